@@ -1,0 +1,22 @@
+"""MQL5 bitmasks that the MetaTrader5 package does not export (mt5-api-facts.md section 5).
+
+Note the trap: SYMBOL_FILLING_* are bit flags in ``SymbolInfo.filling_mode`` and differ from the
+ORDER_FILLING_* enum values sent in ``type_filling``.
+"""
+
+SYMBOL_FILLING_FOK = 1
+SYMBOL_FILLING_IOC = 2
+SYMBOL_FILLING_BOC = 4
+
+SYMBOL_EXPIRATION_GTC = 1
+SYMBOL_EXPIRATION_DAY = 2
+SYMBOL_EXPIRATION_SPECIFIED = 4
+SYMBOL_EXPIRATION_SPECIFIED_DAY = 8
+
+SYMBOL_ORDER_MARKET = 1
+SYMBOL_ORDER_LIMIT = 2
+SYMBOL_ORDER_STOP = 4
+SYMBOL_ORDER_STOP_LIMIT = 8
+SYMBOL_ORDER_SL = 16
+SYMBOL_ORDER_TP = 32
+SYMBOL_ORDER_CLOSEBY = 64
