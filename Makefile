@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run token test lint typecheck pytest bench demo-data clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# mt5linux 0.1.9 pins rpyc 5 and numpy 1.21; it is only the client of our compatibility
+	# test (pure Python), so it goes in without its pins.
+	$(PY) -m pip install --quiet --no-deps mt5linux==0.1.9
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: $(VENV)/.installed  ## start the gateway with the embedded simulator, SQLite and dev secrets
+	mkdir -p data
+	$(VENV)/bin/uvicorn --factory gateway.main:create_app --host $(HOST) --port $(PORT) --workers 1
+
+token: $(VENV)/.installed  ## print a dev access token for the curl examples
+	@$(PY) scripts/dev_token.py
+
+demo-data: $(VENV)/.installed  ## print the simulator's demo servers, accounts and symbols
+	@$(PY) -m simulator demo-data
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check gateway simulator tests bench scripts
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck pytest  ## lint, type-check and run the whole suite
+
+bench: $(VENV)/.installed  ## protocol and gateway benchmarks, ratios against same-run baselines
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
