@@ -1,0 +1,184 @@
+"""Which waiting request gets which idle terminal: the pure decisions of the terminal pool.
+
+No I/O and no clock of its own: ``TerminalPool`` owns the asyncio side (futures, timers, logins,
+health checks) and asks :class:`Scheduler` what to do whenever something changes.
+
+The rules, applied again and again until no idle terminal can take anything:
+
+1. **Affinity.** An idle terminal first serves the oldest queued request it can serve without
+   switching: one for the account it holds, or a market-data request for its broker server.
+2. **Fairness.** While some *starving* request waits (one for an account that no other healthy
+   terminal holds, so nobody else will ever serve it), a terminal serves at most
+   ``fairness_batch`` requests in a row for its account; then it switches to the oldest starving
+   request instead.
+3. **Switching.** An idle terminal with nothing of its own to do switches to the oldest starving
+   request. Idle terminals are tried empty ones first, then least recently used first.
+   A request whose account some other healthy terminal holds (even a busy one) waits for that
+   terminal, so its requests are served together instead of paying a second switch (batching).
+4. **Linger.** When a terminal is released it stays reserved for its account for ``linger_s``
+   (a few ms, much less than a switch), so a client that sends its next request right after the
+   previous answer keeps its terminal instead of losing it to a switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.terminal.port import TerminalPort
+
+
+@dataclass(frozen=True, slots=True)
+class AccountKey:
+    """One MT5 account: a login on a broker server."""
+
+    login: int
+    server: str
+
+    def __str__(self) -> str:
+        return f"{self.login}@{self.server}"
+
+
+@dataclass(eq=False)
+class Slot:
+    """The pool's view of one terminal."""
+
+    terminal: TerminalPort
+    holds: AccountKey | None = None  # the account logged in (or being logged in); None: unknown
+    busy: bool = False
+    healthy: bool = True
+    last_used: float = 0.0
+    switches: int = 0
+    served: int = 0
+    run: int = 0  # requests served in a row for `holds` while a starving request waited
+    linger_until: float = 0.0
+    trade_allowed: bool | None = None  # terminal_info().trade_allowed after the last switch/ping
+    last_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.terminal.name
+
+
+@dataclass(eq=False)
+class Request:
+    """A waiting request: for one account, or (``account`` None) for market data on a server."""
+
+    seq: int
+    server: str
+    account: AccountKey | None = None
+    fallback: AccountKey | None = None  # market data: the account to log in if nobody is on server
+    waiter: Any = field(default=None, repr=False)  # the pool's future; opaque here
+
+    @property
+    def target(self) -> AccountKey | None:
+        """The account to log in when this request needs a switch (None: it cannot switch)."""
+        return self.account or self.fallback
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A terminal handed to a request; ``switch_to`` is set when it must log in first."""
+
+    slot: Slot
+    switch_to: AccountKey | None
+
+
+class Scheduler:
+    """The queue and the terminals' scheduling state; every method is synchronous and O(small)."""
+
+    def __init__(self, slots: list[Slot], *, fairness_batch: int, linger_s: float) -> None:
+        if fairness_batch < 1:
+            raise ValueError("fairness_batch must be >= 1")
+        self.slots = slots
+        self.queue: list[Request] = []  # ascending seq: oldest first
+        self.fairness_batch = fairness_batch
+        self.linger_s = linger_s
+
+    # -- questions --------------------------------------------------------------------------
+
+    @staticmethod
+    def fits(slot: Slot, request: Request) -> bool:
+        """True if ``slot`` can serve ``request`` without switching."""
+        if slot.holds is None:
+            return False
+        if request.account is not None:
+            return slot.holds == request.account
+        return slot.holds.server == request.server
+
+    def covered(self, request: Request, besides: Slot | None = None) -> bool:
+        """True if a healthy terminal other than ``besides`` will serve ``request`` unswitched."""
+        return any(s.healthy and s is not besides and self.fits(s, request) for s in self.slots)
+
+    def starving(self, slot: Slot) -> Iterator[Request]:
+        """Requests, oldest first, that only a switch can serve and ``slot`` could switch to."""
+        for request in self.queue:
+            if (
+                request.target is not None
+                and not self.fits(slot, request)
+                and not self.covered(request, besides=slot)
+            ):
+                yield request
+
+    def waiting_for(self, slot: Slot) -> int:
+        """How many queued requests ``slot`` could serve without switching."""
+        return sum(1 for r in self.queue if self.fits(slot, r))
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def choose(self, slot: Slot, now: float) -> Grant | None:
+        """What the idle, healthy ``slot`` should do next, or None to stay idle."""
+        own = next((r for r in self.queue if self.fits(slot, r)), None)
+        if slot.linger_until > now:
+            return Grant(slot, None) if own else None
+        other = next(self.starving(slot), None)
+        if own is not None and (other is None or slot.run < self.fairness_batch):
+            return Grant(slot, None)
+        if other is not None:
+            return Grant(slot, other.target)
+        return None
+
+    def assign(self, now: float) -> list[tuple[Request, Grant]]:
+        """Hand idle terminals to waiting requests; marks them busy and dequeues the requests."""
+        grants: list[tuple[Request, Grant]] = []
+        while True:
+            idle = [s for s in self.slots if s.healthy and not s.busy]
+            idle.sort(key=lambda s: (s.holds is not None, s.last_used))
+            picked = None
+            for slot in idle:
+                grant = self.choose(slot, now)
+                if grant is not None:
+                    picked = grant
+                    break
+            if picked is None:
+                return grants
+            grants.append((self._take(picked), picked))
+
+    def _take(self, grant: Grant) -> Request:
+        slot = grant.slot
+        if grant.switch_to is None:
+            request = next(r for r in self.queue if self.fits(slot, r))
+        else:
+            request = next(self.starving(slot))
+            slot.holds = grant.switch_to
+            slot.run = 0
+        self.queue.remove(request)
+        others_starve = next(self.starving(slot), None) is not None
+        slot.run = slot.run + 1 if others_starve else 0
+        slot.busy = True
+        slot.linger_until = 0.0
+        return request
+
+    def release(self, slot: Slot, now: float) -> None:
+        """A request is done with ``slot``: it lingers for its account unless its turn is over."""
+        slot.busy = False
+        slot.last_used = now
+        if slot.healthy and slot.holds is not None and slot.run < self.fairness_batch:
+            slot.linger_until = now + self.linger_s
+
+    def forget(self, slot: Slot) -> None:
+        """``slot``'s logged-in account is unknown from now on (failed login, dead terminal)."""
+        slot.holds = None
+        slot.run = 0
+        slot.linger_until = 0.0
