@@ -1,0 +1,186 @@
+"""The scheduler's pure decisions: which idle terminal serves which waiting request.
+
+No I/O here: the terminals are only names. The same behaviours are checked end to end against
+real simulator terminals over RPyC in ``test_pool_sim.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pytest
+
+from gateway.terminal.port import TerminalPort
+from gateway.terminal.scheduler import AccountKey, Grant, Request, Scheduler, Slot
+
+A = AccountKey(10001, "Sim-Demo")
+B = AccountKey(10002, "Sim-Demo")
+C = AccountKey(10003, "Sim-Demo")
+LIVE = AccountKey(20001, "Sim-Live")
+
+
+@dataclass
+class Named:
+    """Only the name: the scheduler never calls a terminal."""
+
+    name: str
+
+
+def slots(*names: str) -> list[Slot]:
+    return [Slot(cast(TerminalPort, Named(n))) for n in names]
+
+
+class Queue:
+    def __init__(self, sched: Scheduler) -> None:
+        self.sched = sched
+        self.seq = 0
+
+    def account(self, key: AccountKey) -> Request:
+        self.seq += 1
+        r = Request(self.seq, key.server, account=key)
+        self.sched.queue.append(r)
+        return r
+
+    def market(self, server: str, fallback: AccountKey | None = None) -> Request:
+        self.seq += 1
+        r = Request(self.seq, server, fallback=fallback)
+        self.sched.queue.append(r)
+        return r
+
+
+def served(grants: list[tuple[Request, Grant]]) -> list[tuple[Any, str, AccountKey | None]]:
+    return [(r.account or r.server, g.slot.name, g.switch_to) for r, g in grants]
+
+
+def make(*names: str, fairness: int = 16, linger: float = 0.0) -> tuple[Scheduler, Queue]:
+    sched = Scheduler(slots(*names), fairness_batch=fairness, linger_s=linger)
+    return sched, Queue(sched)
+
+
+def test_affinity_beats_least_recently_used() -> None:
+    sched, q = make("t1", "t2")
+    t1, t2 = sched.slots
+    t1.holds, t1.last_used = A, 5.0
+    t2.holds, t2.last_used = B, 1.0
+    q.account(A)
+    assert served(sched.assign(10.0)) == [(A, "t1", None)]
+    assert t1.busy and not t2.busy
+
+
+def test_switch_prefers_empty_then_least_recently_used() -> None:
+    sched, q = make("t1", "t2", "t3")
+    t1, t2, t3 = sched.slots
+    t1.holds, t1.last_used = A, 1.0
+    t2.holds, t2.last_used = B, 2.0
+    q.account(C)
+    assert served(sched.assign(10.0)) == [(C, "t3", C)]
+    q.account(LIVE)
+    assert served(sched.assign(10.0)) == [(LIVE, "t1", LIVE)]  # t1 is the least recently used
+    assert t1.holds == LIVE and t3.holds == C
+
+
+def test_request_waits_for_the_busy_terminal_holding_its_account() -> None:
+    sched, q = make("t1", "t2")
+    t1, t2 = sched.slots
+    t1.holds, t1.busy = A, True
+    q.account(A)
+    assert sched.assign(10.0) == []  # t2 is idle but switching it to A would waste a switch
+    sched.release(t1, 11.0)
+    assert served(sched.assign(11.0)) == [(A, "t1", None)]
+    assert t2.switches == 0 and t2.holds is None
+
+
+def test_queued_requests_of_one_account_are_served_together() -> None:
+    sched, q = make("t1")
+    (t1,) = sched.slots
+    t1.holds, t1.busy = A, True
+    q.account(B)
+    q.account(A)
+    q.account(B)
+    q.account(A)
+    order = []
+    for now in range(1, 6):
+        sched.release(t1, float(now))
+        grants = sched.assign(float(now))
+        order += served(grants)
+    assert order == [(A, "t1", None), (A, "t1", None), (B, "t1", B), (B, "t1", None)]
+
+
+def test_fairness_bound_yields_to_a_starving_account() -> None:
+    sched, q = make("t1", fairness=2)
+    (t1,) = sched.slots
+    t1.holds, t1.busy = A, True
+    q.account(B)
+    for _ in range(4):
+        q.account(A)
+    order = []
+    for now in range(1, 7):
+        sched.release(t1, float(now))
+        order += [str(r.account) for r, _ in sched.assign(float(now))]
+    assert order == [str(x) for x in (A, A, B, A, A)]
+
+
+def test_fairness_ignores_requests_another_terminal_will_serve() -> None:
+    sched, q = make("t1", "t2", fairness=1)
+    t1, t2 = sched.slots
+    t1.holds = A
+    t2.holds, t2.busy = B, True  # B's request is not starving: t2 will serve it
+    q.account(B)
+    for _ in range(3):
+        q.account(A)
+    order = []
+    for now in range(1, 4):
+        order += [str(r.account) for r, _ in sched.assign(float(now))]
+        sched.release(t1, float(now))
+    assert order == [str(A)] * 3
+    assert t1.holds == A
+
+
+def test_linger_keeps_the_terminal_for_its_account_briefly() -> None:
+    sched, q = make("t1", linger=0.5)
+    (t1,) = sched.slots
+    t1.holds, t1.busy = A, True
+    q.account(B)
+    sched.release(t1, 10.0)
+    assert sched.assign(10.1) == []  # lingering for A
+    q.account(A)
+    assert served(sched.assign(10.2)) == [(A, "t1", None)]  # A came back in time
+    sched.release(t1, 10.3)
+    assert served(sched.assign(10.9)) == [(B, "t1", B)]  # linger over: B gets it
+
+
+def test_market_data_uses_any_terminal_on_the_server_without_switching() -> None:
+    sched, q = make("t1", "t2")
+    t1, t2 = sched.slots
+    t1.holds, t1.last_used = LIVE, 1.0
+    t2.holds, t2.last_used = B, 2.0
+    q.market("Sim-Demo")
+    assert served(sched.assign(5.0)) == [("Sim-Demo", "t2", None)]
+
+
+def test_market_data_switches_to_its_fallback_only_when_nobody_is_on_the_server() -> None:
+    sched, q = make("t1")
+    (t1,) = sched.slots
+    t1.holds = A
+    q.market("Sim-Live")  # no fallback: it can only wait for someone on Sim-Live
+    assert sched.assign(5.0) == []
+    q.market("Sim-Live", fallback=LIVE)
+    assert served(sched.assign(5.0)) == [("Sim-Live", "t1", LIVE)]
+    sched.release(t1, 6.0)
+    assert served(sched.assign(6.0)) == [("Sim-Live", "t1", None)]  # the first one, now served
+
+
+def test_dead_terminals_get_nothing_and_their_account_is_not_awaited() -> None:
+    sched, q = make("t1", "t2")
+    t1, t2 = sched.slots
+    t1.holds, t1.healthy = A, False
+    sched.forget(t1)
+    t2.holds = B
+    q.account(A)
+    assert served(sched.assign(5.0)) == [(A, "t2", A)]
+
+
+def test_fairness_batch_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Scheduler([], fairness_batch=0, linger_s=0.0)
