@@ -1,0 +1,182 @@
+"""``python -m terminal_server``: serve MetaTrader5 (real or simulated) over restricted RPyC.
+
+    python -m terminal_server --backend sim|real --host H --port P [--terminals N]
+        [--auth-secret-file F] [--tls-cert C --tls-key K --tls-ca CA] [--allow-remote]
+        [--profile demo|bench] [--seed S] [--login-delay S] [--classic-compat-port P2]
+"""
+
+import argparse
+import ipaddress
+import logging
+import platform
+import signal
+import socket
+import sys
+import threading
+import time
+
+import rpyc
+from rpyc.utils.server import ThreadedServer
+
+import terminal_server
+from terminal_server import auth, backends
+from terminal_server.service import ConnectionRegistry, TerminalRunner, make_service_class
+
+PROTOCOL_CONFIG = {
+    "allow_pickle": False,
+    "allow_public_attrs": False,
+    "allow_all_attrs": False,
+    "allow_setattr": False,
+    "allow_delattr": False,
+    "import_custom_exceptions": False,
+    "instantiate_custom_exceptions": False,
+    "instantiate_oldstyle_exceptions": False,
+    "include_local_traceback": False,
+    "include_local_version": False,
+}
+
+log = logging.getLogger("terminal_server")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m terminal_server",
+        description="Serve MetaTrader5 calls over a restricted RPyC service.",
+    )
+    parser.add_argument("--backend", choices=("real", "sim"), required=True,
+                        help="real: the MetaTrader5 package; sim: the terminal simulator")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=18812, help="first port (default 18812)")
+    parser.add_argument("--terminals", type=int, default=1,
+                        help="sim only: N simulated terminals sharing one world, ports P..P+N-1")
+    parser.add_argument("--auth-secret-file", help="file holding the shared secret (>=16 bytes)")
+    parser.add_argument("--tls-cert", help="server certificate (PEM)")
+    parser.add_argument("--tls-key", help="server private key (PEM)")
+    parser.add_argument("--tls-ca", help="CA that signs client certificates (mutual TLS)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow binding to a non-loopback address")
+    parser.add_argument("--profile", choices=("demo", "bench"), default="demo",
+                        help="sim only: demo servers, or many accounts/symbols for benchmarks")
+    parser.add_argument("--bench-accounts", type=int, default=200, help=argparse.SUPPRESS)
+    parser.add_argument("--bench-symbols", type=int, default=2000, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=None, help="sim only: price seed")
+    parser.add_argument("--login-delay", type=float, default=0.0,
+                        help="sim only: seconds a login takes")
+    parser.add_argument("--classic-compat-port", type=int, default=None,
+                        help="sim only: ALSO serve an UNSAFE classic RPyC server (mt5linux "
+                             "compatibility) on this port, backed by terminal 1")
+    parser.add_argument("--mt5-path", default=None,
+                        help="real only: terminal64.exe passed to initialize()")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    _validate(parser, args)
+    return args
+
+
+def _validate(parser, args):
+    if args.terminals < 1:
+        parser.error("--terminals must be at least 1")
+    if args.backend == "real":
+        for flag, value in (("--terminals", args.terminals != 1),
+                            ("--classic-compat-port", args.classic_compat_port is not None),
+                            ("--profile", args.profile != "demo"),
+                            ("--seed", args.seed is not None),
+                            ("--login-delay", args.login_delay != 0.0)):
+            if value:
+                parser.error("%s is only for --backend sim" % flag)
+    if not args.allow_remote and not is_loopback(args.host):
+        parser.error("refusing to bind to %r, which is not a loopback address: the terminal "
+                     "port must stay on the internal network. Pass --allow-remote (and use "
+                     "--tls-* and/or --auth-secret-file) if you really mean it." % args.host)
+    ports = range(args.port, args.port + args.terminals)
+    if args.classic_compat_port is not None and args.classic_compat_port in ports:
+        parser.error("--classic-compat-port collides with the terminal ports")
+
+
+def is_loopback(host):
+    """True when every address ``host`` resolves to is a loopback address."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback
+                                   for a in addresses)
+
+
+def load_backend(args):
+    if args.backend == "real":
+        return backends.real_backend(args.mt5_path)
+    return backends.sim_backend(args.profile, args.seed, args.login_delay, args.terminals,
+                                args.bench_accounts, args.bench_symbols)
+
+
+def build_servers(args, backend, authenticator):
+    servers = []
+    for index, slot in enumerate(backend.slots):
+        registry = ConnectionRegistry()
+        service = make_service_class(TerminalRunner(slot), registry,
+                                     controls_enabled=backend.name == "sim")
+        server = ThreadedServer(service, hostname=args.host, port=args.port + index,
+                                authenticator=authenticator,
+                                protocol_config=dict(PROTOCOL_CONFIG),
+                                logger=logging.getLogger("terminal_server.%s" % slot.name))
+        servers.append((slot, server))
+    return servers
+
+
+def start_classic_compat(args, backend):
+    from simulator.compat import serve_classic
+
+    log.warning("!!! CLASSIC COMPATIBILITY MODE on %s:%d: this port runs ANY Python code a "
+                "client sends (rpyc SlaveService). For mt5linux clients on a trusted host only.",
+                args.host, args.classic_compat_port)
+    slot = backend.slots[0]
+    return serve_classic(slot.module, args.host, args.classic_compat_port, lock=slot.lock)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    secret = auth.read_secret_file(args.auth_secret_file) if args.auth_secret_file else None
+    authenticator, auth_mode = auth.build_authenticator(secret, args.tls_cert, args.tls_key,
+                                                        args.tls_ca)
+    backend = load_backend(args)
+    servers = build_servers(args, backend, authenticator)
+    log.info("terminal_server %s (python %s, rpyc %s)", terminal_server.__version__,
+             platform.python_version(), rpyc.__version__)
+    log.info("backend: %s, MetaTrader5 module version %s", backend.name,
+             backend.slots[0].version)
+    log.info("auth: %s", auth_mode)
+    if not is_loopback(args.host):
+        log.warning("listening on the non-loopback address %s (--allow-remote)", args.host)
+    threads = [threading.Thread(target=server.start, name="rpyc-%s" % slot.name, daemon=True)
+               for slot, server in servers]
+    for thread in threads:
+        thread.start()
+    compat = start_classic_compat(args, backend) if args.classic_compat_port is not None else None
+    for slot, server in servers:
+        while not server.active:
+            time.sleep(0.01)
+        log.info("terminal %s listening on %s:%d", slot.name, args.host, server.port)
+    log.info("ready: %d terminal(s)", len(servers))
+    _wait_for_signal()
+    log.info("shutting down")
+    for _, server in servers:
+        server.close()
+    if compat is not None:
+        compat.close()
+    return 0
+
+
+def _wait_for_signal():
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        stop.wait(0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Where the MetaTrader5 functions come from: the real package or the terminal simulator.
+
+A backend is a list of ``TerminalSlot``: one MetaTrader5-compatible module per terminal, the
+lock that serializes calls into it, and (simulator only) its test controls. The simulator is
+imported only inside ``sim_backend`` so the real image never needs it.
+"""
+
+import threading
+
+
+class TerminalSlot:
+    """One terminal: its module, the lock around every call into it, optional sim controls."""
+
+    def __init__(self, name, module, controls=None, fixed_init_path=None):
+        self.name = name
+        self.module = module
+        self.controls = controls
+        self.fixed_init_path = fixed_init_path
+        # Re-entrant so helpers that call other module functions under the lock still work.
+        self.lock = threading.RLock()
+
+    @property
+    def version(self):
+        return getattr(self.module, "__version__", "?")
+
+
+class Backend:
+    def __init__(self, name, slots, world=None):
+        self.name = name
+        self.slots = slots
+        self.world = world
+
+
+def real_backend(mt5_path=None):
+    """The real MetaTrader5 package: one module per process, hence exactly one terminal."""
+    import MetaTrader5
+
+    return Backend("real", [TerminalSlot("mt5", MetaTrader5, fixed_init_path=mt5_path)])
+
+
+def sim_backend(profile="demo", seed=None, login_delay_s=0.0, terminals=1,
+                bench_accounts=200, bench_symbols=2000):
+    """``terminals`` simulated terminals sharing one World (same brokers, clock and prices)."""
+    from simulator.catalog import DEMO_SEED, bench_servers, demo_servers
+    from simulator.module import make_module
+    from simulator.terminal import SimulatedTerminal
+    from simulator.world import World
+
+    if profile == "bench":
+        servers = bench_servers(bench_accounts, bench_symbols)
+    else:
+        servers = demo_servers()
+    world = World(seed=DEMO_SEED if seed is None else seed, servers=servers,
+                  login_delay_s=login_delay_s)
+    slots = []
+    for index in range(terminals):
+        name = "sim-%d" % (index + 1)
+        terminal = SimulatedTerminal(world, name=name)
+        slots.append(TerminalSlot(name, make_module(terminal), terminal.controls))
+    return Backend("sim", slots, world)
