@@ -1,0 +1,92 @@
+"""Audit log: an append-only record of every state-changing call.
+
+Who (user), on which account, what was asked, what MT5 answered (outcome and retcode), from
+where (ip) and when. Secrets never get in: :func:`append` passes ``request`` and ``outcome``
+through :func:`strip_secrets`, which masks any field whose name looks secret, at any depth.
+Listing is newest first with a keyset cursor (``before_id``), stable while rows are added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.models import AuditEntry
+
+MASK = "***"
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "cookie",
+    "private_key",
+    "credential",
+)
+MAX_PAGE = 500
+
+
+def strip_secrets(value: Any) -> Any:
+    """A copy of ``value`` with every secret-looking field replaced by ``***``."""
+    if isinstance(value, dict):
+        return {k: MASK if _is_secret(str(k)) else strip_secrets(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strip_secrets(v) for v in value]
+    return value
+
+
+def _is_secret(name: str) -> bool:
+    lowered = name.lower().replace("-", "_")
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    action: str,
+    account_id: str | None = None,
+    request: dict[str, Any] | None = None,
+    outcome: dict[str, Any] | None = None,
+    retcode: int | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        user_id=user_id,
+        action=action,
+        account_id=account_id,
+        request=strip_secrets(request),
+        outcome=strip_secrets(outcome),
+        retcode=retcode,
+        ip=ip,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    user_id: str | None,
+    limit: int = 100,
+    before_id: int | None = None,
+    account_id: str | None = None,
+    action: str | None = None,
+) -> list[AuditEntry]:
+    """Newest first. ``user_id=None`` lists everyone's (admins only: the caller decides)."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, MAX_PAGE)))
+    if user_id is not None:
+        stmt = stmt.where(AuditEntry.user_id == user_id)
+    if before_id is not None:
+        stmt = stmt.where(AuditEntry.id < before_id)
+    if account_id is not None:
+        stmt = stmt.where(AuditEntry.account_id == account_id)
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    return list((await session.scalars(stmt)).all())

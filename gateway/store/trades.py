@@ -1,0 +1,85 @@
+"""Trade requests: every order the gateway sends, kept until its outcome is known.
+
+Each request gets a short ``client_id`` that the trading service writes into the MT5
+``comment`` (MT5 keeps 29 characters of it). After a timeout or a dropped connection the
+outcome is unknown; the row stays ``UNKNOWN`` until reconciliation finds the client id in
+the terminal's orders, positions or history (``DONE``) or proves it absent (``FAILED``).
+Users read their own requests only (``get_for_user`` returns ``None`` otherwise).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.models import TradeRequest, TradeState, new_id
+
+CLIENT_ID_PREFIX = "gw"
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def new_client_id() -> str:
+    """12 characters (``gw`` + 50 random bits), leaving 17 for the caller's own comment."""
+    return CLIENT_ID_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    account_id: str,
+    request: dict[str, Any],
+    idempotency_key: str | None = None,
+    client_id: str | None = None,
+) -> TradeRequest:
+    """Record a request about to be sent (state ``PENDING``)."""
+    trade = TradeRequest(
+        request_id=new_id(),
+        user_id=user_id,
+        account_id=account_id,
+        client_id=client_id or new_client_id(),
+        idempotency_key=idempotency_key,
+        request=request,
+        state=TradeState.PENDING,
+    )
+    session.add(trade)
+    await session.flush()
+    return trade
+
+
+async def get_for_user(session: AsyncSession, user_id: str, request_id: str) -> TradeRequest | None:
+    stmt = select(TradeRequest).where(
+        TradeRequest.user_id == user_id, TradeRequest.request_id == request_id
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def find_by_client_id(session: AsyncSession, client_id: str) -> TradeRequest | None:
+    stmt = select(TradeRequest).where(TradeRequest.client_id == client_id)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def set_state(
+    session: AsyncSession,
+    trade: TradeRequest,
+    state: TradeState,
+    result: dict[str, Any] | None = None,
+) -> None:
+    trade.state = state
+    if result is not None:
+        trade.result = result
+    await session.flush()
+
+
+async def list_unresolved(session: AsyncSession, *, limit: int = 100) -> list[TradeRequest]:
+    """Requests whose outcome is not known yet (``PENDING`` or ``UNKNOWN``), oldest first."""
+    stmt = (
+        select(TradeRequest)
+        .where(TradeRequest.state.in_([TradeState.PENDING, TradeState.UNKNOWN]))
+        .order_by(TradeRequest.created_at, TradeRequest.request_id)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
