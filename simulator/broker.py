@@ -1,0 +1,339 @@
+"""The trading engine of one broker server: accounts, symbols, trading and history.
+
+Public methods are thread-safe (one lock per broker) and return the package's struct types.
+Trade requests run on a copy of the account (``broker_actions``); ``order_send`` commits the
+copy when it succeeds and the account can afford it, ``order_check`` reports on it and throws
+it away, so both always agree. ``process()`` applies the ticks since its last pass: pending
+orders fire, SL/TP close positions, orders expire (``broker_triggers``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from simulator import constants as c
+from simulator.broker_actions import HANDLERS, Trade
+from simulator.broker_exec import Ledger
+from simulator.broker_money import Pricing
+from simulator.broker_state import AccountState, Deal, Order
+from simulator.broker_triggers import Triggers
+from simulator.groups import match_group
+from simulator.market import Market, in_schedule
+from simulator.specs import AccountSpec, ServerSpec, SymbolSpec
+from simulator.structs import (
+    AccountInfo,
+    OrderCheckResult,
+    OrderSendResult,
+    SymbolInfo,
+    Tick,
+    TradeDeal,
+    TradeOrder,
+    TradePosition,
+    TradeRequest,
+)
+from simulator.trading_rules import comment_for
+
+FIRST_TICKET = 50_000_000
+_SUCCESS = {c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_PLACED}
+
+
+class Broker:
+    def __init__(self, server: ServerSpec, market: Market) -> None:
+        self.server = server
+        self.market = market
+        self._symbols: dict[str, SymbolSpec] = {s.name: s for s in server.symbols}
+        self._accounts: dict[int, AccountState] = {}
+        self._lock = threading.RLock()
+        self._tickets = itertools.count(FIRST_TICKET)
+        self._request_ids = itertools.count(1)
+        self.pricing = Pricing(self._quote, self._symbols)
+        self._triggers = Triggers(self.pricing, self._new_ticket, self._affordable)
+        self._processed_ms = market.now_ms()
+
+    # --- accounts and symbols -----------------------------------------------------------
+
+    def add_accounts(self, accounts: Iterable[AccountSpec]) -> None:
+        """Open accounts (copies of the specs) with their initial deposit deal, dated at the
+        start of the market's history so that it precedes every trade."""
+        with self._lock:
+            now = int(self.market.history_start_s) * 1000
+            for spec in accounts:
+                state = AccountState(spec=AccountSpec(**vars(spec)))
+                state.deals.append(Deal(
+                    ticket=self._new_ticket(), order=0, time_ms=now, type=c.DEAL_TYPE_BALANCE,
+                    entry=c.DEAL_ENTRY_IN, magic=0, position_id=0, reason=c.DEAL_REASON_CLIENT,
+                    volume=0.0, price=0.0, profit=spec.balance, symbol="",
+                    comment="Initial deposit"))
+                self._accounts[spec.login] = state
+
+    def authenticate(self, login: int, password: str) -> str | None:
+        state = self._accounts.get(login)
+        if state is None:
+            return None
+        if password == state.spec.password:
+            return "master"
+        return "investor" if password == state.spec.investor_password else None
+
+    def has_account(self, login: int) -> bool:
+        return login in self._accounts
+
+    def symbol(self, name: str) -> SymbolSpec | None:
+        return self._symbols.get(name)
+
+    def symbols(self) -> list[SymbolSpec]:
+        return list(self._symbols.values())
+
+    def tick_info(self, name: str) -> Tick:
+        t = self.market.tick(name)
+        return Tick((int(t["time"]), float(t["bid"]), float(t["ask"]), float(t["last"]),
+                     int(t["volume"]), int(t["time_msc"]), int(t["flags"]),
+                     float(t["volume_real"])))
+
+    def symbol_info(self, name: str, selected: bool, currency: str = "USD") -> SymbolInfo:
+        """Live SymbolInfo; tick values are given in ``currency`` (the logged-in account's)."""
+        spec = self._symbols[name]
+        tick, stats = self.tick_info(name), self.market.day_stats(name)
+        rate = self.pricing.rate(spec.currency_profit, currency) or 0.0
+        tick_value = spec.tick_size * spec.trade_contract_size * rate
+        spread = round((tick.ask - tick.bid) / spec.point) if tick.bid else spec.spread
+        return SymbolInfo(
+            chart_mode=spec.chart_mode, select=selected, visible=spec.visible and selected,
+            session_deals=0, volume=int(stats["volume"]), time=tick.time, digits=spec.digits,
+            spread=spread, spread_float=True, ticks_bookdepth=10,
+            trade_calc_mode=spec.trade_calc_mode, trade_mode=spec.trade_mode,
+            trade_stops_level=spec.trade_stops_level,
+            trade_freeze_level=spec.trade_freeze_level, trade_exemode=spec.trade_exemode,
+            swap_mode=c.SYMBOL_SWAP_MODE_POINTS, swap_rollover3days=3,
+            expiration_mode=spec.expiration_mode, filling_mode=spec.filling_mode,
+            order_mode=spec.order_mode, bid=tick.bid, bidhigh=stats["bidhigh"],
+            bidlow=stats["bidlow"], ask=tick.ask, askhigh=stats["askhigh"],
+            asklow=stats["asklow"], last=tick.last, lasthigh=stats["lasthigh"],
+            lastlow=stats["lastlow"], point=spec.point, trade_tick_value=tick_value,
+            trade_tick_value_profit=tick_value, trade_tick_value_loss=tick_value,
+            trade_tick_size=spec.tick_size, trade_contract_size=spec.trade_contract_size,
+            volume_min=spec.volume_min, volume_max=spec.volume_max,
+            volume_step=spec.volume_step, volume_limit=spec.volume_limit,
+            swap_long=spec.swap_long, swap_short=spec.swap_short,
+            margin_initial=spec.margin_initial, session_open=stats["session_open"],
+            session_close=stats["session_close"], margin_hedged=spec.margin_hedged,
+            price_change=stats["price_change"], category=spec.category,
+            currency_base=spec.currency_base, currency_profit=spec.currency_profit,
+            currency_margin=spec.currency_margin, bank=self.server.company,
+            description=spec.description, exchange=spec.exchange, name=spec.name,
+            path=spec.path,
+        )
+
+    def account_info(self, login: int, investor: bool) -> AccountInfo:
+        with self._lock:
+            self.process()
+            state = self._accounts[login]
+            spec, money = state.spec, self.pricing.figures(state)
+            return AccountInfo(
+                login=spec.login, trade_mode=spec.trade_mode, leverage=spec.leverage,
+                limit_orders=spec.limit_orders, margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
+                trade_allowed=not investor, trade_expert=spec.trade_expert,
+                margin_mode=spec.margin_mode, currency_digits=spec.currency_digits,
+                fifo_close=spec.fifo_close, margin_so_call=spec.margin_so_call,
+                margin_so_so=spec.margin_so_so, name=spec.name, server=self.server.name,
+                currency=spec.currency, company=self.server.company, **money,
+            )
+
+    # --- positions, orders, history -------------------------------------------------------
+
+    def positions(self, login: int, *, symbol: str | None = None, group: str | None = None,
+                  ticket: int | None = None) -> tuple[TradePosition, ...]:
+        with self._lock:
+            self.process()
+            state = self._accounts[login]
+            rows = _select(list(state.positions.values()), symbol, group, ticket)
+            digits = state.spec.currency_digits
+            return tuple(p.struct(self.pricing.close_price(p),
+                                  self.pricing.position_profit(p, state.spec.currency, digits))
+                         for p in rows)
+
+    def orders(self, login: int, *, symbol: str | None = None, group: str | None = None,
+               ticket: int | None = None) -> tuple[TradeOrder, ...]:
+        with self._lock:
+            self.process()
+            rows = _select(list(self._accounts[login].orders.values()), symbol, group, ticket)
+            return tuple(o.struct(self._order_price(o)) for o in rows)
+
+    def history_orders(self, login: int, *, date_from: int | None = None,
+                       date_to: int | None = None, group: str | None = None,
+                       ticket: int | None = None,
+                       position: int | None = None) -> tuple[TradeOrder, ...]:
+        with self._lock:
+            self.process()
+            rows: list[Order] = self._accounts[login].history_orders
+            if ticket is not None:
+                rows = [o for o in rows if o.ticket == ticket]
+            elif position is not None:
+                rows = [o for o in rows if o.position_id == position]
+            else:
+                rows = [o for o in rows if _in_range(o.time_done_ms, date_from, date_to)
+                        and (not group or match_group(o.symbol, group))]
+            return tuple(o.struct() for o in rows)
+
+    def history_deals(self, login: int, *, date_from: int | None = None,
+                      date_to: int | None = None, group: str | None = None,
+                      ticket: int | None = None,
+                      position: int | None = None) -> tuple[TradeDeal, ...]:
+        with self._lock:
+            self.process()
+            rows: list[Deal] = self._accounts[login].deals
+            if ticket is not None:
+                rows = [d for d in rows if d.order == ticket]
+            elif position is not None:
+                rows = [d for d in rows if d.position_id == position]
+            else:
+                rows = [d for d in rows if _in_range(d.time_ms, date_from, date_to)
+                        and (not group or match_group(d.symbol, group))]
+            return tuple(d.struct() for d in rows)
+
+    # --- trading --------------------------------------------------------------------------
+
+    def order_check(self, login: int, request: dict[str, Any], *,
+                    investor: bool) -> OrderCheckResult:
+        with self._lock:
+            self.process()
+            echo = TradeRequest(**request)
+            first = next(self._tickets)  # tickets a check allocates are given back
+            self._tickets = itertools.count(first)
+            try:
+                code, trade = self._execute(login, request, investor)
+            finally:
+                self._tickets = itertools.count(first)
+            if trade is None or code not in _SUCCESS:
+                return OrderCheckResult(retcode=code, comment=comment_for(code), request=echo)
+            money = self.pricing.figures(trade.state)
+            return OrderCheckResult(retcode=0, comment=comment_for(0), request=echo, **{
+                k: money[k] for k in ("balance", "equity", "profit", "margin", "margin_free",
+                                      "margin_level")})
+
+    def order_send(self, login: int, request: dict[str, Any], *,
+                   investor: bool) -> OrderSendResult:
+        with self._lock:
+            self.process()
+            code, trade = self._execute(login, request, investor)
+            if trade is not None and code in _SUCCESS:
+                self._accounts[login] = trade.state
+            result = trade.result if trade is not None else {}
+            if code not in _SUCCESS:
+                result = {k: v for k, v in result.items() if k in ("bid", "ask")}
+            return OrderSendResult(retcode=code, comment=comment_for(code),
+                                   request_id=next(self._request_ids),
+                                   request=TradeRequest(**request), **result)
+
+    def _execute(self, login: int, request: dict[str, Any],
+                 investor: bool) -> tuple[int, Trade | None]:
+        state = self._accounts[login]
+        if investor:
+            return c.TRADE_RETCODE_TRADE_DISABLED, None
+        if not state.spec.trade_expert:
+            return c.TRADE_RETCODE_SERVER_DISABLES_AT, None
+        handler = HANDLERS.get(request["action"])
+        if handler is None:
+            return c.TRADE_RETCODE_INVALID, None
+        ledger = Ledger(state.clone(), self.pricing, self._new_ticket, self.market.now_ms())
+        trade = Trade(ledger, request, self.symbol, self._quote, self._in_session)
+        code = handler(trade)
+        if code in _SUCCESS and not self._affordable(state, trade.state):
+            code = c.TRADE_RETCODE_NO_MONEY
+        return code, trade
+
+    def order_calc_margin(self, login: int, order_type: int, symbol: str, volume: float,
+                          price: float) -> float | None:
+        spec, state = self._symbols.get(symbol), self._accounts.get(login)
+        if spec is None or state is None or order_type > c.ORDER_TYPE_SELL_STOP_LIMIT:
+            return None
+        with self._lock:
+            value = self.pricing.margin(spec, volume, price, state.spec.leverage,
+                                        state.spec.currency)
+        return None if value is None else round(value, state.spec.currency_digits)
+
+    def order_calc_profit(self, login: int, order_type: int, symbol: str, volume: float,
+                          price_open: float, price_close: float) -> float | None:
+        spec, state = self._symbols.get(symbol), self._accounts.get(login)
+        if spec is None or state is None or order_type not in (0, 1):
+            return None
+        with self._lock:
+            value = self.pricing.profit(spec, order_type == c.ORDER_TYPE_BUY, volume,
+                                        price_open, price_close, state.spec.currency)
+        return None if value is None else round(value, state.spec.currency_digits)
+
+    # --- server-side events ---------------------------------------------------------------
+
+    def process(self) -> None:
+        """Fire pending orders, SL/TP and expirations for the ticks up to market now."""
+        with self._lock:
+            now, last = self.market.now_ms(), self._processed_ms
+            self._processed_ms = now
+            watched: dict[str, list[int]] = {}
+            for login, state in self._accounts.items():
+                names = {o.symbol for o in state.orders.values()}
+                names |= {p.symbol for p in state.positions.values() if p.sl or p.tp}
+                for name in names:
+                    watched.setdefault(name, []).append(login)
+            for name in sorted(watched):
+                ticks = self.market.ticks_range(name, last + 1, now) if now > last else []
+                for t in [*ticks, self.market.tick(name)]:
+                    self._apply_tick(name, watched[name], t)
+            for state in self._accounts.values():
+                for order in list(state.orders.values()):
+                    if order.expires_at_s and order.expires_at_s * 1000 <= now:
+                        self._triggers.expire(state, order, now)
+
+    def _apply_tick(self, name: str, logins: list[int], tick: Any) -> None:
+        bid, ask, time_ms = float(tick["bid"]), float(tick["ask"]), int(tick["time_msc"])
+        if bid <= 0:
+            return
+        spec = self._symbols[name]
+        for login in logins:
+            self._accounts[login] = self._triggers.on_tick(
+                self._accounts[login], spec, bid, ask, time_ms)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _new_ticket(self) -> int:
+        return next(self._tickets)
+
+    def _quote(self, name: str) -> tuple[float, float] | None:
+        try:
+            t = self.market.tick(name)
+        except KeyError:
+            return None
+        return float(t["bid"]), float(t["ask"])
+
+    def _in_session(self, spec: SymbolSpec) -> bool:
+        return in_schedule(spec.trade_sessions, self.market.now_ms() // 1000)
+
+    def _order_price(self, order: Order) -> float:
+        quote = self._quote(order.symbol) or (0.0, 0.0)
+        return quote[1] if order.type in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP,
+                                          c.ORDER_TYPE_BUY_STOP_LIMIT) else quote[0]
+
+    def _affordable(self, before: AccountState, after: AccountState) -> bool:
+        """The money rule: a trade that adds margin must leave free margin >= 0."""
+        old_margin = self.pricing.account_margin(before)
+        money = self.pricing.figures(after)
+        return money["margin"] <= old_margin + 1e-9 or money["margin_free"] >= 0
+
+
+def _select(rows: list[Any], symbol: str | None, group: str | None,
+            ticket: int | None) -> list[Any]:
+    """orders_get/positions_get precedence: ticket, then symbol, then group."""
+    if ticket is not None:
+        return [r for r in rows if r.ticket == ticket]
+    if symbol is not None:
+        return [r for r in rows if r.symbol == symbol]
+    if group is not None:
+        return [r for r in rows if match_group(r.symbol, group)]
+    return rows
+
+
+def _in_range(time_ms: int, date_from: int | None, date_to: int | None) -> bool:
+    seconds = time_ms // 1000
+    return (date_from is None or seconds >= date_from) and (date_to is None or seconds <= date_to)
