@@ -38,3 +38,8 @@ def openssl_bin() -> str:
 @pytest.fixture(scope="session")
 def systemd_analyze_bin() -> str:
     return require_binary("systemd-analyze")
+
+
+@pytest.fixture(scope="session")
+def shellcheck_bin() -> str:
+    return require_binary("shellcheck")
