@@ -1,0 +1,1 @@
+"""Account figures: info, balance, equity and the one-call snapshot."""

@@ -1,0 +1,1 @@
+"""Supabase JWT verification: JWKS cache, token verifier, development keys."""

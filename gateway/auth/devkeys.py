@@ -1,0 +1,74 @@
+"""Development signing keys, generated once and kept in ``DEV_SECRETS_FILE`` (mode 0600).
+
+Only used when not in production: an HS256 secret standing in for SUPABASE_JWT_SECRET when that
+is not set, and an ES256 key pair standing in for the project's JWKS when SUPABASE_URL is not set.
+``scripts/dev_token.py`` signs with the same keys, so a newcomer gets a working token offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from pydantic import SecretStr
+
+from gateway.config import DEV_SECRET_PREFIX, Settings
+
+
+@dataclass(frozen=True)
+class DevKeys:
+    hs256_secret: str
+    es256_private_pem: str
+    kid: str
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The ES256 public key as a JWKS entry, like Supabase publishes."""
+        private = serialization.load_pem_private_key(self.es256_private_pem.encode(), None)
+        assert isinstance(private, ec.EllipticCurvePrivateKey)
+        jwk: dict[str, Any] = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+        return {**jwk, "kid": self.kid, "alg": "ES256", "use": "sig", "key_ops": ["verify"]}
+
+
+def _generate() -> DevKeys:
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return DevKeys(
+        hs256_secret=DEV_SECRET_PREFIX + secrets.token_urlsafe(48),
+        es256_private_pem=pem,
+        kid="dev-" + secrets.token_hex(8),
+    )
+
+
+def load_dev_keys(path: Path) -> DevKeys:
+    """Read the dev keys, creating the file on first use."""
+    if path.exists():
+        data = json.loads(path.read_text())
+        return DevKeys(data["hs256_secret"], data["es256_private_pem"], data["kid"])
+    keys = _generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return load_dev_keys(path)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(keys.__dict__, handle, indent=2)
+    return keys
+
+
+def with_dev_secrets(settings: Settings) -> Settings:
+    """Fill the HS256 secret from the dev keys in development; configured values always win."""
+    if settings.is_production or settings.supabase_jwt_secret is not None:
+        return settings
+    keys = load_dev_keys(settings.dev_secrets_file)
+    return settings.model_copy(update={"supabase_jwt_secret": SecretStr(keys.hs256_secret)})

@@ -1,0 +1,137 @@
+"""Supabase access-token verification (platform-facts §1, DESIGN §6).
+
+The algorithm is never the token's choice: ES256/RS256 tokens are checked with the JWKS key of
+their ``kid`` and that key's one algorithm; HS256 tokens only when a secret is configured. Every
+token must carry ``exp``, ``sub``, ``aud`` (the configured audience), ``iss`` (the configured
+issuer) and ``role == "authenticated"``; anonymous sign-ins are refused. That also shuts out the
+project's anon and service_role keys, which are valid HS256 JWTs without ``sub``/``aud``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import jwt
+from jwt.exceptions import (
+    ExpiredSignatureError,
+    ImmatureSignatureError,
+    InvalidAudienceError,
+    InvalidIssuerError,
+    InvalidTokenError,
+    MissingRequiredClaimError,
+)
+
+from gateway.auth.devkeys import load_dev_keys
+from gateway.auth.jwks import JwksCache
+from gateway.auth.schemas import User
+from gateway.config import Settings
+from gateway.errors import AuthError
+
+ASYMMETRIC = ("ES256", "RS256")
+REQUIRED_CLAIMS = ["exp", "sub", "aud", "iss"]
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks: JwksCache | None,
+        hs256_secret: str | None = None,
+        leeway_s: float = 0.0,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks = jwks
+        self._secret = hs256_secret
+        self._leeway_s = leeway_s
+
+    async def verify(self, token: str) -> User:
+        key, algorithm = await self._key_for(token)
+        claims = self._decode(token, key, algorithm)
+        return self._user(claims)
+
+    async def _key_for(self, token: str) -> tuple[Any, str]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except InvalidTokenError:
+            raise AuthError("Malformed token") from None
+        alg = header.get("alg")
+        if alg == "HS256":
+            if self._secret is None:
+                raise AuthError("HS256 tokens are not accepted")
+            return self._secret, "HS256"
+        if alg not in ASYMMETRIC:
+            raise AuthError("Unsupported token algorithm")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or self.jwks is None:
+            raise AuthError("Token has no usable key id")
+        jwk = await self.jwks.get(kid)
+        if jwk.algorithm_name != alg:
+            raise AuthError("Token algorithm does not match its key")
+        return jwk.key, alg
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self._leeway_s,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except ExpiredSignatureError:
+            raise AuthError("Token has expired") from None
+        except ImmatureSignatureError:
+            raise AuthError("Token is not valid yet") from None
+        except MissingRequiredClaimError as exc:
+            raise AuthError(f"Token is missing the {exc.claim!r} claim") from None
+        except InvalidAudienceError:
+            raise AuthError("Token audience is not accepted") from None
+        except InvalidIssuerError:
+            raise AuthError("Token issuer is not accepted") from None
+        except InvalidTokenError:
+            raise AuthError("Invalid token") from None
+        return claims
+
+    @staticmethod
+    def _user(claims: dict[str, Any]) -> User:
+        if claims.get("role") != "authenticated":
+            raise AuthError("Token role is not 'authenticated'")
+        if claims.get("is_anonymous") is True:
+            raise AuthError("Anonymous users are not allowed")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise AuthError("Token subject is invalid")
+        return User(
+            id=sub,
+            email=claims.get("email") or None,
+            role="authenticated",
+            session_id=claims.get("session_id"),
+            aal=claims.get("aal"),
+        )
+
+
+def make_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifier:
+    """The verifier the settings describe: the project's JWKS, or the dev key pair offline."""
+    url = settings.jwks_url
+    if url is not None:
+        jwks = JwksCache(
+            url, http, ttl_s=settings.jwks_cache_s, min_refresh_s=settings.jwks_min_refresh_s
+        )
+    elif not settings.is_production:
+        dev_jwk = load_dev_keys(settings.dev_secrets_file).public_jwk()
+        jwks = JwksCache(None, static_jwks={"keys": [dev_jwk]})
+    else:  # pragma: no cover - Settings refuses production without a JWKS source
+        raise RuntimeError("no JWKS source configured")
+    secret = settings.supabase_jwt_secret
+    return TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jwks=jwks,
+        hs256_secret=secret.get_secret_value() if secret is not None else None,
+    )

@@ -1,0 +1,174 @@
+"""Gateway settings: one pydantic-settings class read from the environment and ``.env``.
+
+Environment variables always win. In development, secrets that are not configured are generated
+once and kept in ``DEV_SECRETS_FILE`` (see ``gateway.auth.devkeys``); production refuses to start
+without ``SUPABASE_URL`` or with a placeholder/dev JWT secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SUPABASE_URL = "http://127.0.0.1:54321"  # what `supabase start` serves locally
+DEV_SECRET_PREFIX = "dev-only-"
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "secret",
+        "your-jwt-secret",
+        "super-secret-jwt-token-with-at-least-32-characters-long",
+        "your-super-secret-jwt-token-with-at-least-32-characters-long",
+    }
+)
+_ENDPOINT = re.compile(
+    r"^(?:(?P<name>[A-Za-z0-9_.-]{1,40})=)?(?P<host>[A-Za-z0-9_.:\[\]-]+):(?P<port>\d{1,5})$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalEndpoint:
+    """Where one terminal server listens."""
+
+    name: str
+    host: str
+    port: int
+
+
+def parse_terminals(spec: str) -> list[TerminalEndpoint]:
+    """``"mt5a=10.0.0.5:8001,mt5b=10.0.0.6:8001"`` → endpoints; names default to ``mt5-<n>``."""
+    endpoints: list[TerminalEndpoint] = []
+    for index, item in enumerate(p.strip() for p in spec.split(",") if p.strip()):
+        match = _ENDPOINT.match(item)
+        if match is None or not 0 < int(match["port"]) < 65536:
+            raise ValueError(f"bad terminal endpoint {item!r}; expected name=host:port")
+        name = match["name"] or f"mt5-{index + 1}"
+        endpoints.append(TerminalEndpoint(name, match["host"].strip("[]"), int(match["port"])))
+    if len({e.name for e in endpoints}) != len(endpoints):
+        raise ValueError("terminal names must be unique")
+    return endpoints
+
+
+def parse_offsets(spec: str) -> dict[str, int]:
+    """``"Sim-Demo=7200,Other=10800"`` → {server: seconds east of UTC}."""
+    offsets: dict[str, int] = {}
+    for item in (p.strip() for p in spec.split(",") if p.strip()):
+        server, sep, value = item.rpartition("=")
+        if not sep or not server or not re.fullmatch(r"[+-]?\d{1,6}", value):
+            raise ValueError(f"bad server offset {item!r}; expected Server=seconds")
+        if abs(int(value)) > 14 * 3600:
+            raise ValueError(f"server offset out of range in {item!r}")
+        offsets[server.strip()] = int(value)
+    return offsets
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway (README has the table)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    supabase_url: str | None = None
+    supabase_jwt_issuer: str | None = None
+    supabase_jwks_url: str | None = None
+    supabase_jwt_secret: SecretStr | None = None
+    jwt_audience: str = "authenticated"
+    jwks_cache_s: float = Field(default=600.0, gt=0)
+    jwks_min_refresh_s: float = Field(default=30.0, ge=0)
+    jwks_timeout_s: float = Field(default=5.0, gt=0)
+
+    database_url: str = "sqlite+aiosqlite:///./data/gateway.db"
+
+    terminals: str = "sim"
+    terminal_secret: SecretStr | None = None
+    terminal_timeout_s: float = Field(default=90.0, gt=0)
+    terminal_connect_timeout_s: float = Field(default=5.0, gt=0)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    sim_start_timeout_s: float = Field(default=60.0, gt=0)
+
+    default_account_login: int = 10001
+    default_account_password: SecretStr = SecretStr("demo-10001")
+    default_account_server: str = "Sim-Demo"
+    server_utc_offsets: str = ""
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dev_secrets_file: Path = Path("./data/dev-secrets.json")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("cors_origins", "CORS_ORIGINS"):
+                if isinstance(data.get(key), str):
+                    data[key] = [o.strip() for o in data[key].split(",") if o.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.terminals.strip().lower() != "sim":
+            parse_terminals(self.terminals)
+        parse_offsets(self.server_utc_offsets)
+        if self.is_production:
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        if not self.supabase_url and not (self.supabase_jwt_issuer and self.supabase_jwks_url):
+            raise ValueError("production needs SUPABASE_URL (or SUPABASE_JWT_ISSUER + JWKS URL)")
+        if self.supabase_jwt_secret is not None:
+            secret = self.supabase_jwt_secret.get_secret_value()
+            if (
+                secret.strip().lower() in PLACEHOLDER_SECRETS
+                or secret.startswith(DEV_SECRET_PREFIX)
+                or len(secret) < 32
+            ):
+                raise ValueError("SUPABASE_JWT_SECRET is a placeholder or dev secret")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_embedded_sim(self) -> bool:
+        return self.terminals.strip().lower() == "sim"
+
+    @property
+    def jwt_issuer(self) -> str:
+        if self.supabase_jwt_issuer:
+            return self.supabase_jwt_issuer.rstrip("/")
+        return f"{(self.supabase_url or DEV_SUPABASE_URL).rstrip('/')}/auth/v1"
+
+    @property
+    def jwks_url(self) -> str | None:
+        """The JWKS to fetch, or None in local development where the dev key pair is used."""
+        if self.supabase_jwks_url:
+            return self.supabase_jwks_url
+        if self.supabase_url or self.supabase_jwt_issuer:
+            return f"{self.jwt_issuer}/.well-known/jwks.json"
+        return None
+
+    def terminal_endpoints(self) -> list[TerminalEndpoint]:
+        return [] if self.uses_embedded_sim else parse_terminals(self.terminals)
+
+    def utc_offsets(self) -> dict[str, int]:
+        return parse_offsets(self.server_utc_offsets)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, with development secrets filled in when missing."""
+    from gateway.auth.devkeys import with_dev_secrets
+
+    return with_dev_secrets(Settings())

@@ -1,0 +1,219 @@
+"""Domain errors and the one place that turns any failure into an HTTP answer.
+
+    GatewayError(message, code, status)
+     ├── ValidationFailed         422 VALIDATION_ERROR   (bad input caught by a service)
+     ├── NotFound                 404 NOT_FOUND
+     │    ├── SymbolNotFound      404 SYMBOL_NOT_FOUND
+     │    └── NoData              404 NO_DATA
+     ├── AuthError                401 UNAUTHORIZED       (+ WWW-Authenticate: Bearer)
+     ├── AuthUnavailable          503 AUTH_UNAVAILABLE   (JWKS unreachable; + Retry-After)
+     ├── TerminalUnavailable      503 TERMINAL_UNAVAILABLE (+ Retry-After)
+     ├── TerminalTimeoutError     504 TERMINAL_TIMEOUT
+     └── TerminalFailed           502 MT5_ERROR          (MT5 gave an error we cannot classify)
+
+Terminal port errors (``gateway.terminal.errors``) are mapped here too, so services only catch
+what they can give a better meaning (e.g. symbol_info failing → SymbolNotFound). Every body is
+``{"detail": str, "code": str}`` plus ``retcode``/``mt5_error`` when MT5 gave one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.terminal.errors import MT5Error, TerminalError, TerminalTimeout, TerminalUnreachable
+
+log = logging.getLogger("gateway.errors")
+
+RETRY_AFTER_S = 5
+_IPC_CODES = range(-10005, -9999)  # -10000..-10005: the terminal process itself is unreachable
+
+
+class MT5ErrorInfo(BaseModel):
+    """``last_error()`` as MetaTrader5 reported it."""
+
+    code: int
+    message: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    detail: str
+    code: str
+    retcode: int | None = None
+    mt5_error: MT5ErrorInfo | None = None
+    errors: list[FieldError] | None = None
+
+
+class GatewayError(Exception):
+    status = 500
+    code = "INTERNAL"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retcode: int | None = None,
+        mt5_error: tuple[int, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or type(self).code
+        self.status = status or type(self).status
+        self.retcode = retcode
+        self.mt5_error = mt5_error
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"detail": self.message, "code": self.code}
+        if self.retcode is not None:
+            out["retcode"] = self.retcode
+        if self.mt5_error is not None:
+            out["mt5_error"] = {"code": self.mt5_error[0], "message": self.mt5_error[1]}
+        return out
+
+
+class ValidationFailed(GatewayError):
+    status, code = 422, "VALIDATION_ERROR"
+
+
+class NotFound(GatewayError):
+    status, code = 404, "NOT_FOUND"
+
+
+class SymbolNotFound(NotFound):
+    code = "SYMBOL_NOT_FOUND"
+
+    def __init__(self, symbol: str, **kwargs: Any) -> None:
+        super().__init__(f"Symbol {symbol} not found", **kwargs)
+
+
+class NoData(NotFound):
+    code = "NO_DATA"
+
+
+class AuthError(GatewayError):
+    status, code = 401, "UNAUTHORIZED"
+
+    def __init__(self, message: str = "Invalid token", **kwargs: Any) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **kwargs)
+
+
+class AuthUnavailable(GatewayError):
+    status, code = 503, "AUTH_UNAVAILABLE"
+
+    def __init__(self, message: str = "Token verification keys unavailable", **kw: Any) -> None:
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_S)}, **kw)
+
+
+class TerminalUnavailable(GatewayError):
+    status, code = 503, "TERMINAL_UNAVAILABLE"
+
+    def __init__(self, message: str = "MT5 terminal not available", **kw: Any) -> None:
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_S)}, **kw)
+
+
+class TerminalTimeoutError(GatewayError):
+    status, code = 504, "TERMINAL_TIMEOUT"
+
+
+class TerminalFailed(GatewayError):
+    status, code = 502, "MT5_ERROR"
+
+
+def from_terminal_error(exc: TerminalError) -> GatewayError:
+    """Classify a terminal port failure."""
+    if isinstance(exc, TerminalTimeout):
+        return TerminalTimeoutError("MT5 terminal did not answer in time")
+    if isinstance(exc, TerminalUnreachable):
+        return TerminalUnavailable("MT5 terminal not reachable")
+    if isinstance(exc, MT5Error):
+        info = (exc.code, exc.mt5_message)
+        if exc.code in _IPC_CODES:
+            return TerminalUnavailable("MT5 terminal not connected", mt5_error=info)
+        return TerminalFailed(f"MT5 {exc.function} failed: {exc.mt5_message}", mt5_error=info)
+    return TerminalUnavailable("MT5 terminal error")
+
+
+def _respond(error: GatewayError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GatewayError)
+    return _respond(exc)
+
+
+async def _terminal_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TerminalError)
+    error = from_terminal_error(exc)
+    log.warning("%s %s: %s (%s)", request.method, request.url.path, error.code, type(exc).__name__)
+    return _respond(error)
+
+
+def _summarize(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body" or len(err["loc"]) == 1)
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg")))
+    return "; ".join(parts) or "Invalid request"
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    fields = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        for e in errors
+    ]
+    body = {"detail": _summarize(errors), "code": "VALIDATION_ERROR", "errors": fields}
+    return JSONResponse(body, status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}.get(
+        exc.status_code, f"HTTP_{exc.status_code}"
+    )
+    body = {"detail": str(exc.detail), "code": code}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only the type and route are logged: exception text may carry request data.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return JSONResponse({"detail": "Internal error", "code": "INTERNAL"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(TerminalError, _terminal_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
+    404: {"model": ErrorResponse, "description": "Unknown symbol or no data"},
+    422: {"model": ErrorResponse, "description": "Invalid parameters"},
+    502: {"model": ErrorResponse, "description": "MT5 reported an error"},
+    503: {"model": ErrorResponse, "description": "Terminal or key set unavailable (Retry-After)"},
+    504: {"model": ErrorResponse, "description": "Terminal did not answer in time"},
+}

@@ -1,0 +1,1 @@
+"""Symbols, quotes, bars, ticks and the broker's clock."""

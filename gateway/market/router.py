@@ -1,0 +1,101 @@
+"""/api/v1/symbols…, /market-data…, /ticks…, /server-time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from gateway.deps import ClocksDep, SymbolPath, TerminalDep
+from gateway.market import service
+from gateway.market.schemas import (
+    MarketDataResponse,
+    RangeResponse,
+    ServerTime,
+    SymbolResponse,
+    SymbolsResponse,
+    TickResponse,
+    TicksResponse,
+    Timeframe,
+)
+
+router = APIRouter(tags=["market"])
+
+H1 = Timeframe("H1")
+
+TimeframeQuery = Annotated[Timeframe, Query(description="MT5 timeframe name")]
+Group = Annotated[
+    str | None,
+    Query(
+        max_length=1997,
+        pattern=r"^[^\x00-\x1f]*$",
+        description="MT5 group filter, e.g. '*USD*,!EUR*'",
+    ),
+]
+Start = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC)")]
+End = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); default: now")]
+
+
+@router.get("/symbols")
+async def symbols(terminal: TerminalDep, group: Group = None) -> SymbolsResponse:
+    """Names of the symbols the broker offers, optionally filtered by an MT5 group pattern."""
+    return await service.list_symbols(terminal, group)
+
+
+@router.get("/symbols/{symbol}")
+async def symbol(terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolPath) -> SymbolResponse:
+    """A symbol's full trading specification: modes, volume limits, stop levels, quote."""
+    return await service.symbol(terminal, clocks, symbol)
+
+
+@router.get("/symbols/{symbol}/tick")
+async def tick(terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolPath) -> TickResponse:
+    """The symbol's latest tick."""
+    return await service.tick(terminal, clocks, symbol)
+
+
+@router.get("/market-data/{symbol}")
+async def market_data(
+    terminal: TerminalDep,
+    clocks: ClocksDep,
+    symbol: SymbolPath,
+    timeframe: TimeframeQuery = H1,
+    bars: Annotated[int, Query(ge=1, le=10_000, description="Number of bars")] = 100,
+) -> MarketDataResponse:
+    """The latest bars (OHLCV), oldest first; the newest bar may still be forming."""
+    return await service.bars(terminal, clocks, symbol, timeframe.value, bars)
+
+
+@router.get("/market-data/{symbol}/range")
+async def market_data_range(
+    terminal: TerminalDep,
+    clocks: ClocksDep,
+    symbol: SymbolPath,
+    timeframe: TimeframeQuery = H1,
+    start_date: Start = None,
+    end_date: End = None,
+) -> RangeResponse:
+    """Bars opened between start_date and end_date (default: the 100 bars before end_date)."""
+    return await service.bars_range(terminal, clocks, symbol, timeframe.value, start_date, end_date)
+
+
+@router.get("/ticks/{symbol}")
+async def ticks(
+    terminal: TerminalDep,
+    clocks: ClocksDep,
+    symbol: SymbolPath,
+    count: Annotated[int, Query(ge=1, le=100_000, description="Maximum number of ticks")] = 1000,
+    start_date: Start = None,
+    end_date: End = None,
+    flags: Annotated[Literal["all", "info", "trade"], Query()] = "all",
+) -> TicksResponse:
+    """Ticks from start_date (to end_date), or the latest `count` ticks without start_date."""
+    return await service.ticks(
+        terminal, clocks, symbol, count=count, start=start_date, end=end_date, flags=flags
+    )
+
+
+@router.get("/server-time")
+async def server_time(terminal: TerminalDep, clocks: ClocksDep) -> ServerTime:
+    """UTC now, the broker server's clock and the offset between them (and where it came from)."""
+    return await service.server_time(terminal, clocks)

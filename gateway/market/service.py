@@ -1,0 +1,314 @@
+"""Symbols, quotes, bars and ticks: validated input in, UTC times out.
+
+A failing data call is classified on the error path only (no extra round trip on success): if
+the symbol does not exist → SYMBOL_NOT_FOUND; if it exists but is not in Market Watch, it is
+selected and the call retried once; otherwise the symbol simply has no data → NO_DATA.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import numpy as np
+
+from gateway import mt5enums as e
+from gateway.errors import NoData, SymbolNotFound, ValidationFailed
+from gateway.market.schemas import (
+    MarketDataResponse,
+    RangeResponse,
+    ServerTime,
+    SymbolResponse,
+    SymbolSpec,
+    SymbolsResponse,
+    TickResponse,
+    TicksResponse,
+)
+from gateway.schemas import basis_fields
+from gateway.terminal.errors import MT5Error
+from gateway.terminal.port import Record, TerminalPort
+from gateway.terminal.servertime import ServerClocks, TimeBasis
+from gateway.timeparams import parse_range, parse_time
+
+T = TypeVar("T")
+
+BARS_PER_CALL = 10_000
+MAX_RANGE_BARS = 100_000
+TICK_WINDOWS_S = (600, 3600, 6 * 3600, 86400, 7 * 86400)
+_UNKNOWN_OFFSET_AHEAD_S = 14 * 3600  # no broker is further ahead of UTC
+_IPC_CODES = range(-10005, -9999)
+
+
+async def _symbol_call(terminal: TerminalPort, symbol: str, call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except MT5Error as exc:
+        if exc.code in _IPC_CODES:
+            raise
+        failure = exc
+    info = await _symbol_info(terminal, symbol)
+    if not info.get("select", True):
+        await terminal.symbol_select(symbol, True)
+        try:
+            return await call()
+        except MT5Error as exc:
+            failure = exc
+    raise NoData(f"No data for {symbol}", mt5_error=(failure.code, failure.mt5_message))
+
+
+async def _symbol_info(terminal: TerminalPort, symbol: str) -> Record:
+    try:
+        return await terminal.symbol_info(symbol)
+    except MT5Error as exc:
+        if exc.code in _IPC_CODES:
+            raise
+        raise SymbolNotFound(symbol) from None
+
+
+async def _no_data(terminal: TerminalPort, symbol: str) -> NoData:
+    await _symbol_info(terminal, symbol)  # raises SymbolNotFound for an unknown symbol
+    return NoData(f"No data for {symbol}")
+
+
+def _server_now(basis: TimeBasis) -> int:
+    now = int(time.time())
+    return basis.to_server(now) if basis.offset_s is not None else now + _UNKNOWN_OFFSET_AHEAD_S
+
+
+def spec_out(s: Record, basis: TimeBasis) -> SymbolSpec:
+    return SymbolSpec(
+        name=s["name"],
+        description=s["description"],
+        path=s["path"],
+        currency_base=s["currency_base"],
+        currency_profit=s["currency_profit"],
+        currency_margin=s["currency_margin"],
+        digits=s["digits"],
+        point=s["point"],
+        spread=s["spread"],
+        spread_float=s["spread_float"],
+        trade_mode=e.name(e.SYMBOL_TRADE_MODES, s["trade_mode"]),
+        execution_mode=e.name(e.EXECUTION_MODES, s["trade_exemode"]),
+        calc_mode=e.name(e.CALC_MODES, s["trade_calc_mode"]),
+        chart_mode=e.name(e.CHART_MODES, s["chart_mode"]),
+        filling_modes=e.flags(e.FILLING_FLAGS, s["filling_mode"]),
+        market_order_filling=e.market_fillings(s["trade_exemode"], s["filling_mode"]),
+        order_modes=e.flags(e.ORDER_MODE_FLAGS, s["order_mode"]),
+        expiration_modes=e.flags(e.EXPIRATION_FLAGS, s["expiration_mode"]),
+        order_gtc_mode=e.name(e.GTC_MODES, s["order_gtc_mode"]),
+        volume_min=s["volume_min"],
+        volume_max=s["volume_max"],
+        volume_step=s["volume_step"],
+        volume_limit=s["volume_limit"],
+        stops_level=s["trade_stops_level"],
+        freeze_level=s["trade_freeze_level"],
+        contract_size=s["trade_contract_size"],
+        tick_size=s["trade_tick_size"],
+        tick_value=s["trade_tick_value"],
+        swap_mode=e.name(e.SWAP_MODES, s["swap_mode"]),
+        swap_long=s["swap_long"],
+        swap_short=s["swap_short"],
+        swap_rollover3days=e.name(e.WEEKDAYS, s["swap_rollover3days"]),
+        margin_initial=s["margin_initial"],
+        margin_maintenance=s["margin_maintenance"],
+        margin_hedged=s["margin_hedged"],
+        bid=s["bid"],
+        ask=s["ask"],
+        last=s["last"],
+        time=basis.to_utc(s["time"]) if s["time"] else 0,
+        select=s["select"],
+        visible=s["visible"],
+        custom=s["custom"],
+    )
+
+
+async def list_symbols(terminal: TerminalPort, group: str | None) -> SymbolsResponse:
+    rows = await terminal.symbols_get(group)
+    names = [str(r["name"]) for r in rows]
+    return SymbolsResponse(symbols=names, count=len(names))
+
+
+async def symbol(terminal: TerminalPort, clocks: ServerClocks, name: str) -> SymbolResponse:
+    info = await _symbol_info(terminal, name)
+    basis = await clocks.basis(terminal)
+    return SymbolResponse(**spec_out(info, basis).model_dump(), **basis_fields(basis))
+
+
+async def tick(terminal: TerminalPort, clocks: ServerClocks, symbol: str) -> TickResponse:
+    t = await _symbol_call(terminal, symbol, lambda: terminal.symbol_info_tick(symbol))
+    basis = await clocks.basis(terminal)
+    shift = basis.offset_s or 0
+    return TickResponse(
+        symbol=symbol,
+        time=t["time"] - shift,
+        time_msc=t["time_msc"] - shift * 1000,
+        bid=t["bid"],
+        ask=t["ask"],
+        last=t["last"],
+        volume=t["volume"],
+        volume_real=t["volume_real"],
+        flags=e.flags(e.TICK_FLAGS, t["flags"]),
+        **basis_fields(basis),
+    )
+
+
+def bars_out(rates: np.ndarray, basis: TimeBasis) -> list[dict[str, Any]]:
+    times = (rates["time"].astype(np.int64) - (basis.offset_s or 0)).tolist()
+    columns = zip(
+        times,
+        rates["open"].tolist(),
+        rates["high"].tolist(),
+        rates["low"].tolist(),
+        rates["close"].tolist(),
+        rates["tick_volume"].tolist(),
+        rates["spread"].tolist(),
+        rates["real_volume"].tolist(),
+        strict=True,
+    )
+    keys = ("time", "open", "high", "low", "close", "volume", "spread", "real_volume")
+    return [dict(zip(keys, row, strict=True)) for row in columns]
+
+
+async def bars(
+    terminal: TerminalPort, clocks: ServerClocks, symbol: str, timeframe: str, count: int
+) -> MarketDataResponse:
+    """The latest ``count`` bars, oldest first (the newest one may still be forming)."""
+    tf = e.TIMEFRAMES[timeframe]
+    rates = await _symbol_call(
+        terminal, symbol, lambda: terminal.copy_rates_from_pos(symbol, tf, 0, count)
+    )
+    if len(rates) == 0:
+        raise await _no_data(terminal, symbol)
+    basis = await clocks.basis(terminal)
+    data = bars_out(rates, basis)
+    return MarketDataResponse.model_validate(
+        {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
+        | basis_fields(basis)
+    )
+
+
+def range_chunks(date_from: int, date_to: int, timeframe: str) -> list[tuple[int, int]]:
+    """Split [date_from, date_to] (inclusive) into spans of at most BARS_PER_CALL bars."""
+    span = BARS_PER_CALL * e.timeframe_seconds(timeframe)
+    return [(a, min(a + span - 1, date_to)) for a in range(date_from, date_to + 1, span)]
+
+
+async def bars_range(
+    terminal: TerminalPort,
+    clocks: ServerClocks,
+    symbol: str,
+    timeframe: str,
+    start: str | None,
+    end: str | None,
+) -> RangeResponse:
+    """Bars whose open time lies in [start, end] (UTC), fetched in chunks."""
+    tf_s = e.timeframe_seconds(timeframe)
+    start_s, end_s = parse_range(start, end, now=int(time.time()), default_span_s=100 * tf_s)
+    if (end_s - start_s) // tf_s > MAX_RANGE_BARS:
+        raise ValidationFailed(f"range too large: at most {MAX_RANGE_BARS} {timeframe} bars")
+    basis = await clocks.basis(terminal)
+    tf = e.TIMEFRAMES[timeframe]
+    parts = []
+    for a, b in range_chunks(basis.to_server(start_s), basis.to_server(end_s), timeframe):
+        parts.append(
+            await _symbol_call(
+                terminal, symbol, partial(terminal.copy_rates_range, symbol, tf, a, b)
+            )
+        )
+    rates = np.concatenate(parts) if parts else np.empty(0)
+    if len(rates) == 0:
+        raise await _no_data(terminal, symbol)
+    data = bars_out(rates, basis)
+    return RangeResponse.model_validate(
+        {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
+        | {"start_date": start_s, "end_date": end_s}
+        | basis_fields(basis)
+    )
+
+
+def ticks_out(ticks: np.ndarray, basis: TimeBasis) -> list[dict[str, Any]]:
+    shift = basis.offset_s or 0
+    columns = zip(
+        (ticks["time"].astype(np.int64) - shift).tolist(),
+        (ticks["time_msc"].astype(np.int64) - shift * 1000).tolist(),
+        ticks["bid"].tolist(),
+        ticks["ask"].tolist(),
+        ticks["last"].tolist(),
+        ticks["volume"].tolist(),
+        ticks["volume_real"].tolist(),
+        ticks["flags"].tolist(),
+        strict=True,
+    )
+    keys = ("time", "time_msc", "bid", "ask", "last", "volume", "volume_real", "flags")
+    return [dict(zip(keys, row, strict=True)) for row in columns]
+
+
+async def ticks(
+    terminal: TerminalPort,
+    clocks: ServerClocks,
+    symbol: str,
+    *,
+    count: int,
+    start: str | None,
+    end: str | None,
+    flags: str,
+) -> TicksResponse:
+    """Ticks from ``start`` (up to ``end``), at most ``count``; without ``start`` the latest
+    ``count`` ticks up to ``end`` (default now)."""
+    start_s = parse_time(start, "start_date") if start is not None else None
+    end_s = parse_time(end, "end_date") if end is not None else None
+    if start_s is not None and end_s is not None and start_s > end_s:
+        raise ValidationFailed("start_date must not be after end_date")
+    basis = await clocks.basis(terminal)
+    mode = e.COPY_TICKS[flags]
+    if start_s is not None and end_s is None:
+        frm = basis.to_server(start_s)
+        rows = await _symbol_call(
+            terminal, symbol, lambda: terminal.copy_ticks_from(symbol, frm, count, mode)
+        )
+    elif start_s is not None and end_s is not None:
+        frm, to = basis.to_server(start_s), basis.to_server(end_s)
+        rows = await _symbol_call(
+            terminal, symbol, lambda: terminal.copy_ticks_range(symbol, frm, to, mode)
+        )
+        rows = rows[:count]
+    else:
+        to = basis.to_server(end_s) if end_s is not None else _server_now(basis)
+        rows = await _latest_ticks(terminal, symbol, to, count, mode)
+    if len(rows) == 0:
+        raise await _no_data(terminal, symbol)
+    data = ticks_out(rows, basis)
+    return TicksResponse.model_validate(
+        {"symbol": symbol, "flags": flags, "count": len(data), "data": data} | basis_fields(basis)
+    )
+
+
+async def _latest_ticks(
+    terminal: TerminalPort, symbol: str, to: int, count: int, mode: int
+) -> np.ndarray:
+    """The last ``count`` ticks at or before ``to``, looking back in widening windows."""
+    rows: np.ndarray = np.empty(0)
+    for window in TICK_WINDOWS_S:
+        frm = to - window
+        rows = await _symbol_call(
+            terminal, symbol, partial(terminal.copy_ticks_range, symbol, frm, to, mode)
+        )
+        if len(rows) >= count:
+            break
+    return rows[-count:]
+
+
+async def server_time(terminal: TerminalPort, clocks: ServerClocks) -> ServerTime:
+    basis = await clocks.basis(terminal)
+    now = int(time.time())
+    return ServerTime(
+        server=basis.server,
+        time=now,
+        server_time=basis.to_server(now) if basis.offset_s is not None else None,
+        offset_source=basis.source,
+        iso=datetime.fromtimestamp(now, UTC).isoformat(),
+        **basis_fields(basis),
+    )

@@ -1,0 +1,25 @@
+"""Response pieces shared by several domains."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gateway.terminal.servertime import TimeBasis
+
+
+class TimeBasisFields(BaseModel):
+    """How to read the times in this answer."""
+
+    time_basis: Literal["utc", "server"] = Field(
+        description="'utc': times are true UTC epoch seconds; 'server': the broker's UTC offset "
+        "is unknown, so times are the broker server's wall clock as epoch seconds"
+    )
+    server_utc_offset_s: int | None = Field(
+        description="Broker server time minus UTC, in seconds (None when unknown)"
+    )
+
+
+def basis_fields(basis: TimeBasis) -> dict[str, Any]:
+    return {"time_basis": basis.label, "server_utc_offset_s": basis.offset_s}

@@ -1,0 +1,76 @@
+"""The embedded default: a simulator terminal server started as a child process.
+
+The gateway never imports the simulator; it starts ``python -m terminal_server --backend sim``
+on a free loopback port, exactly as a real terminal server runs next to MT5, and reaches it over
+RPyC like any other terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("gateway.embedded")
+
+_IMAGE_DIR = Path(__file__).resolve().parents[2] / "terminal-image"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _accepts(host: str, port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+class EmbeddedSimulator:
+    """One ``terminal_server --backend sim`` child process on 127.0.0.1."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout_s: float) -> None:
+        env = dict(os.environ)
+        if _IMAGE_DIR.is_dir():  # works from a checkout even without the editable install
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(_IMAGE_DIR), env.get("PYTHONPATH", "")) if p
+            )
+        args = ["-m", "terminal_server", "--backend", "sim"]
+        args += ["--host", self.host, "--port", str(self.port)]
+        self._process = await asyncio.create_subprocess_exec(sys.executable, *args, env=env)
+        log.info("started simulator terminal server on %s:%d", self.host, self.port)
+        deadline = time.monotonic() + timeout_s
+        while not await _accepts(self.host, self.port):
+            if self._process.returncode is not None:
+                raise RuntimeError(f"simulator exited with code {self._process.returncode}")
+            if time.monotonic() > deadline:
+                await self.stop()
+                raise RuntimeError("simulator terminal server did not start in time")
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 5.0)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

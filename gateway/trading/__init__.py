@@ -1,0 +1,1 @@
+"""Open positions, pending orders and trade history (read side)."""
