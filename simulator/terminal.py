@@ -57,6 +57,7 @@ from simulator.structs import (
     TerminalInfo,
     TradeRequest,
 )
+from simulator.trading_rules import COMMENTS
 from simulator.world import World
 
 TERMINAL_NAME = "MetaTrader 5 Simulator"
@@ -67,8 +68,8 @@ BOOK_DEPTH = 5
 MAX_GROUP = 1997
 MAX_CREDENTIAL = 253
 
-# The trade server's standard comment for each retcode (used for terminal-made results).
-TRADE_COMMENTS: dict[int, str] = {
+# Standard comments for retcodes the broker's table (trading_rules.COMMENTS) lacks.
+_MORE_COMMENTS: dict[int, str] = {
     10004: "Requote",
     10006: "Request rejected",
     10007: "Request canceled by trader",
@@ -110,6 +111,12 @@ TRADE_COMMENTS: dict[int, str] = {
     10044: "Only position closing allowed",
     10045: "FIFO close rule",
 }
+
+
+def trade_comment(retcode: int) -> str:
+    """The trade server's comment for ``retcode`` (the broker's wording where it has one)."""
+    return COMMENTS.get(retcode) or _MORE_COMMENTS.get(retcode, "Request rejected")
+
 
 NOARGS, POSITIONAL, KEYWORDS = "noargs", "positional", "keywords"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -278,7 +285,7 @@ class SimulatedTerminal:
                 positional[key] = _check_credential(key, value)
             except CallError:
                 raise invalid(f"Invalid {ordinal} unnamed argument") from None
-        credentials = positional | _credentials(kwargs)
+        credentials = _credentials(kwargs, positional)
         if "login" not in credentials:
             raise invalid('Invalid "login" argument')
         self._login(**credentials)
@@ -573,7 +580,7 @@ class SimulatedTerminal:
         if retcode is not None:
             return OrderCheckResult(
                 retcode=retcode,
-                comment=TRADE_COMMENTS.get(retcode, ""),
+                comment=trade_comment(retcode),
                 request=TradeRequest(**request),
             )
         result = self._broker().order_check(session.login, request, investor=session.investor)
@@ -590,7 +597,7 @@ class SimulatedTerminal:
             if retcode is not None:
                 return OrderSendResult(
                     retcode=retcode,
-                    comment=TRADE_COMMENTS.get(retcode, ""),
+                    comment=trade_comment(retcode),
                     request=TradeRequest(**request),
                 )
             result = self._broker().order_send(session.login, request, investor=session.investor)
@@ -729,12 +736,15 @@ def _check_credential(key: str, value: Any) -> Any:
     return text_arg(value, key, MAX_CREDENTIAL)
 
 
-def _credentials(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """login/password/server/timeout keywords, checked; timeout defaults to 60 000 ms."""
-    found = {k: _check_credential(k, kwargs[k]) for k in (*_LOGIN_ORDER, "timeout") if k in kwargs}
-    found.setdefault("timeout", 60_000)
-    found.setdefault("password", None)
-    found.setdefault("server", None)
+def _credentials(
+    kwargs: dict[str, Any], positional: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """login/password/server/timeout: checked keywords over positional values; defaults
+    password/server None (saved credentials, any server) and timeout 60 000 ms."""
+    found = {"password": None, "server": None, "timeout": 60_000} | (positional or {})
+    for key in (*_LOGIN_ORDER, "timeout"):
+        if key in kwargs:
+            found[key] = _check_credential(key, kwargs[key])
     return found
 
 
