@@ -121,6 +121,7 @@ async def update(
     is_default: bool | Keep = KEEP,
 ) -> Mt5Account:
     """Change what the user may change; ``is_default=False`` on the default is ignored."""
+    session.add(account)  # an account loaded by an earlier session is attached again
     if not isinstance(label, Keep):
         account.label = label
     if not isinstance(risk_limits, Keep):
@@ -137,6 +138,7 @@ async def update(
 
 async def soft_delete(session: AsyncSession, account: Mt5Account) -> None:
     """Hide the account for good; promote another default; unset it as anyone's current."""
+    session.add(account)
     was_default = account.is_default
     account.deleted_at = utcnow()
     account.is_default = False
@@ -155,6 +157,7 @@ async def soft_delete(session: AsyncSession, account: Mt5Account) -> None:
 
 async def set_default(session: AsyncSession, account: Mt5Account) -> None:
     """Make ``account`` the user's only default."""
+    session.add(account)
     await _clear_default(session, account.user_id, keep_id=account.id)
     account.is_default = True
     await session.flush()
@@ -190,6 +193,7 @@ async def record_status(
     seen_at: datetime | None = None,
 ) -> None:
     """What the terminal last said about the account (``last_seen_at`` kept if not given)."""
+    session.add(account)
     account.status = status
     account.last_error = error
     if seen_at is not None:
@@ -224,7 +228,7 @@ async def reencrypt_all(session: AsyncSession, keyring: Keyring, *, batch_size: 
 async def key_usage(session: AsyncSession) -> dict[str, int]:
     """How many rows each key id encrypts: an old key may be dropped once it is absent."""
     stmt = select(Mt5Account.key_id, func.count()).group_by(Mt5Account.key_id)
-    return {key_id: count for key_id, count in (await session.execute(stmt)).tuples()}
+    return {key_id: count for key_id, count in (await session.execute(stmt)).all()}
 
 
 def _store_password(keyring: Keyring, account: Mt5Account, password: str | SecretStr) -> None:

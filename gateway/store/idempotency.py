@@ -81,6 +81,7 @@ async def complete(
     session: AsyncSession, record: IdempotencyKey, *, status_code: int, body: Any
 ) -> None:
     """Store the final answer; later retries with the same key get exactly this."""
+    session.add(record)  # usually claimed in an earlier, committed session
     record.status = IdempotencyStatus.COMPLETED
     record.response_status = status_code
     record.response_body = body
@@ -89,6 +90,7 @@ async def complete(
 
 async def release(session: AsyncSession, record: IdempotencyKey) -> None:
     """Forget an unfinished claim (nothing was sent), so the client may retry the key."""
+    session.add(record)
     await session.delete(record)
     await session.flush()
 

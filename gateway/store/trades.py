@@ -68,6 +68,7 @@ async def set_state(
     state: TradeState,
     result: dict[str, Any] | None = None,
 ) -> None:
+    session.add(trade)  # a request loaded by an earlier session is attached again
     trade.state = state
     if result is not None:
         trade.result = result

@@ -97,7 +97,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(255), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("request_hash", sa.String(128), nullable=False),
-        sa.Column("status", _enum("idempotency_status", "in_progress", "completed"), nullable=False),
+        sa.Column(
+            "status", _enum("idempotency_status", "in_progress", "completed"), nullable=False
+        ),
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("response_body", _json(), nullable=True),
         sa.Column("created_at", _time(), nullable=False),

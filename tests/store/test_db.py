@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from gateway.db import (
     Base,
@@ -87,7 +88,7 @@ async def test_sqlite_connections_are_configured(tmp_path: pytest.TempPathFactor
 async def test_foreign_keys_are_enforced(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        with pytest.raises(Exception, match="(?i)foreign key"):
+        with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
             async with engine.begin() as conn:
                 await conn.execute(
                     text(
