@@ -67,6 +67,7 @@ Credentials = Callable[[], Awaitable[str] | str]
 """Returns the account's password; called only when a terminal must log in to that account."""
 
 _DEAD = (TerminalUnreachable, TerminalTimeout)
+NO_IPC = -10004  # last_error() of a terminal whose initialize() has not run yet
 
 
 class PoolError(Exception):
@@ -353,9 +354,7 @@ class TerminalPool:
         try:
             secret = credentials()
             password = await secret if inspect.isawaitable(secret) else secret
-            await slot.terminal.login(
-                account.login, password, account.server, self._switch_timeout_ms
-            )
+            await self._login(slot.terminal, account, password)
             del password, secret
             info = await slot.terminal.terminal_info()
         except MT5Error as exc:
@@ -376,6 +375,16 @@ class TerminalPool:
                 slot.name,
                 account,
             )
+
+    async def _login(self, terminal: TerminalPort, account: AccountKey, password: str) -> None:
+        """``login``; a terminal without its IPC link (fresh or restarted) is initialized first."""
+        try:
+            await terminal.login(account.login, password, account.server, self._switch_timeout_ms)
+        except MT5Error as exc:
+            if exc.code != NO_IPC:
+                raise
+            await terminal.call("initialize")
+            await terminal.login(account.login, password, account.server, self._switch_timeout_ms)
 
     def _mark_dead(self, slot: Slot, exc: BaseException) -> None:
         if slot.healthy:
