@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -11,18 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import deploy_support`
 
+from deploy_support import require_binary
 
-def require_binary(name: str) -> str:
-    """Path of system binary `name`; skip the test when it is missing, but fail when
-    MT5GW_REQUIRE_BINARIES=1 (CI sets it, so a missing package cannot hide a test)."""
-    path = shutil.which(name) or next(
-        (p for d in ("/usr/sbin", "/sbin") if os.access(p := f"{d}/{name}", os.X_OK)), None)
-    if path:
-        return path
-    message = f"system binary {name!r} not found"
-    if os.environ.get("MT5GW_REQUIRE_BINARIES") == "1":
-        pytest.fail(f"{message} and MT5GW_REQUIRE_BINARIES=1")
-    pytest.skip(message)
+__all__ = ["require_binary"]
 
 
 @pytest.fixture(scope="session")

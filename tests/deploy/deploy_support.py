@@ -3,6 +3,8 @@ on sys.path, whatever pytest's import mode)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -10,7 +12,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+def require_binary(name: str) -> str:
+    """Path of system binary `name`; skip the test when it is missing, but fail when
+    MT5GW_REQUIRE_BINARIES=1 (CI sets it, so a missing package cannot hide a test)."""
+    path = shutil.which(name) or next(
+        (p for d in ("/usr/sbin", "/sbin") if os.access(p := f"{d}/{name}", os.X_OK)), None)
+    if path:
+        return path
+    message = f"system binary {name!r} not found"
+    if os.environ.get("MT5GW_REQUIRE_BINARIES") == "1":
+        pytest.fail(f"{message} and MT5GW_REQUIRE_BINARIES=1")
+    pytest.skip(message)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
