@@ -37,6 +37,7 @@ from simulator.structs import (
 from simulator.trading_rules import comment_for
 
 FIRST_TICKET = 50_000_000
+_DAY_MS = 86_400_000
 _SUCCESS = {c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_PLACED}
 
 
@@ -278,9 +279,10 @@ class Broker:
                 for name in names:
                     watched.setdefault(name, []).append(login)
             for name in sorted(watched):
-                ticks = self.market.ticks_range(name, last + 1, now) if now > last else []
-                for t in [*ticks, self.market.tick(name)]:
-                    self._apply_tick(name, watched[name], t)
+                for start in range(last + 1, now + 1, _DAY_MS):  # day chunks bound the arrays
+                    for t in self.market.ticks_range(name, start, min(start + _DAY_MS - 1, now)):
+                        self._apply_tick(name, watched[name], t)
+                self._apply_tick(name, watched[name], self.market.tick(name))
             for state in self._accounts.values():
                 for order in list(state.orders.values()):
                     if order.expires_at_s and order.expires_at_s * 1000 <= now:

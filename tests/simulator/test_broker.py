@@ -458,3 +458,11 @@ def test_symbol_info_is_live(broker):
     assert info.bidlow <= info.bid <= info.bidhigh and info.trade_tick_value == pytest.approx(1.0)
     broker.market.push_price("EURUSD", 1.3, 1.3001)
     assert broker.symbol_info("EURUSD", False).bid == 1.3
+
+
+def test_triggers_survive_a_long_clock_jump():
+    b, clock = make_broker()
+    t = b.tick_info("EURUSD")
+    far = pending(b, c.ORDER_TYPE_BUY_STOP, round(t.ask + 0.5, 5))  # never reached
+    clock.advance(20 * 86_400_000)
+    assert [o.ticket for o in b.orders(HEDGE)] == [far.order]
