@@ -225,8 +225,8 @@ def _raw_day(sym: _Sym, seed: int, day: int, a0: float, a1: float) -> _Raw:
     walk = np.cumsum(steps) * (sym.sigmas[_weekday(day)] * math.sqrt(12 / (n + 1)))
     frac = np.arange(1, n + 1) / (n + 1)
     logp = a0 + frac * (a1 - a0 - walk[-1]) + walk[:-1]
-    jitter = rng.integers(-2, 3, len(tau), dtype=np.int8) * max(1, spec.spread // 8)
-    spread = np.maximum(1, spec.spread + jitter.astype(np.int32))
+    jitter = rng.integers(-2, 3, n, dtype=np.int8).astype(np.int32) * max(1, spec.spread // 8)
+    spread = np.maximum(1, spec.spread + jitter)  # int32 points around the typical spread
     if spec.chart_mode != c.SYMBOL_CHART_MODE_LAST:
         return _Raw(time_msc, logp, spread, np.zeros(n, np.int8), np.zeros(0, np.uint64))
     side = np.where(rng.random(n) < _TRADE_SHARE, 1 + (rng.random(n) < 0.5), 0).astype(np.int8)
