@@ -68,6 +68,7 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> TerminalR
         stack.push_async_callback(terminal.close)
         terminals.append(terminal)
     if settings.uses_embedded_sim:
+        await terminals[0].call("initialize")
         await terminals[0].login(
             settings.default_account_login,
             settings.default_account_password.get_secret_value(),

@@ -17,7 +17,8 @@ from pathlib import Path
 
 log = logging.getLogger("gateway.embedded")
 
-_IMAGE_DIR = Path(__file__).resolve().parents[2] / "terminal-image"
+_REPO = Path(__file__).resolve().parents[2]
+_IMAGE_DIR = _REPO / "terminal-image"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -48,9 +49,8 @@ class EmbeddedSimulator:
     async def start(self, timeout_s: float) -> None:
         env = dict(os.environ)
         if _IMAGE_DIR.is_dir():  # works from a checkout even without the editable install
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(_IMAGE_DIR), env.get("PYTHONPATH", "")) if p
-            )
+            paths = (str(_IMAGE_DIR), str(_REPO), env.get("PYTHONPATH", ""))
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         args = ["-m", "terminal_server", "--backend", "sim"]
         args += ["--host", self.host, "--port", str(self.port)]
         self._process = await asyncio.create_subprocess_exec(sys.executable, *args, env=env)
