@@ -57,6 +57,8 @@ REQUEST_KINDS = "iiisfffffiiiiisii"
 _REQUEST_KINDS = dict(zip(REQUEST_FIELDS, REQUEST_KINDS, strict=True))
 _DEFAULTS = {"i": 0, "f": 0.0, "s": ""}
 MAX_TEXT = 29  # symbol and comment: 32-wchar buffers, the NUL included in the size query
+MAX_GROUP = 1997
+MAX_CREDENTIAL = 253
 
 
 class CallError(Exception):
@@ -216,3 +218,61 @@ def request_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]
     if args and (kwargs or len(args) > 1):
         raise invalid("Invalid arguments")
     return parse_request(args[0] if args else dict(kwargs))
+
+
+# ------------------------------------------------------------ per-function argument forms
+
+LOGIN_ORDER = ("login", "password", "server")
+
+
+def check_credential(key: str, value: Any) -> Any:
+    if key == "login":
+        return int_arg(value, "login")
+    if key == "timeout":
+        return int_arg(value, "timeout", 0, 2**32)
+    return text_arg(value, key, MAX_CREDENTIAL)
+
+
+def credentials(kwargs: dict[str, Any], positional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """login/password/server/timeout: checked keywords over positional values; defaults
+    password/server None (saved credentials, any server) and timeout 60 000 ms."""
+    found = {"password": None, "server": None, "timeout": 60_000} | (positional or {})
+    for key in (*LOGIN_ORDER, "timeout"):
+        if key in kwargs:
+            found[key] = check_credential(key, kwargs[key])
+    return found
+
+
+def live_filters(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """orders_get/positions_get: keywords only; ticket beats symbol beats group."""
+    if args:
+        raise invalid("Unnamed arguments not allowed")
+    if kwargs.get("ticket") is not None:
+        return {"ticket": int_arg(kwargs["ticket"], "ticket")}
+    if kwargs.get("symbol") is not None:
+        return {"symbol": symbol_arg(kwargs["symbol"])}
+    if kwargs.get("group") is not None:
+        return {"group": text_arg(kwargs["group"], "group", MAX_GROUP)}
+    return {}
+
+
+def history_dates(args: tuple[Any, ...]) -> dict[str, int]:
+    if len(args) != 2:
+        raise invalid("Invalid arguments")
+    return {"date_from": date_arg(args[0], "date_from"), "date_to": date_arg(args[1], "date_to")}
+
+
+def history_query(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """history_*_get forms: (date_from, date_to[, group=]) | (ticket=) | (position=)."""
+    if args:
+        if len(args) != 2:
+            raise invalid("Invalid number of arguments")
+        query: dict[str, Any] = history_dates(args)
+        if kwargs.get("group") is not None:
+            query["group"] = text_arg(kwargs["group"], "group", MAX_GROUP)
+        return query
+    if "ticket" in kwargs:
+        return {"ticket": int_arg(kwargs["ticket"], "ticket")}
+    if "position" in kwargs:
+        return {"position": int_arg(kwargs["position"], "position")}
+    raise invalid("Invalid arguments")

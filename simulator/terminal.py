@@ -33,15 +33,22 @@ from typing import Any, TypeVar
 import numpy as np
 
 from simulator import constants as c
+from simulator import helpers
 from simulator.arguments import (
+    LOGIN_ORDER,
+    MAX_GROUP,
     NO_IPC,
     SUCCESS,
     CallError,
+    check_credential,
     check_noargs,
     check_positional,
+    credentials,
     date_arg,
-    int_arg,
+    history_dates,
+    history_query,
     invalid,
+    live_filters,
     parse_tuple,
     request_arg,
     symbol_arg,
@@ -49,6 +56,8 @@ from simulator.arguments import (
     timeframe_arg,
 )
 from simulator.broker import Broker
+from simulator.controls import TerminalControls
+from simulator.depth import synthetic_book
 from simulator.groups import match_group
 from simulator.structs import (
     BookInfo,
@@ -64,9 +73,6 @@ TERMINAL_NAME = "MetaTrader 5 Simulator"
 TERMINAL_VERSION = 500
 BUILD = 5370
 RELEASE_DATE = "17 Oct 2025"
-BOOK_DEPTH = 5
-MAX_GROUP = 1997
-MAX_CREDENTIAL = 253
 
 # Standard comments for retcodes the broker's table (trading_rules.COMMENTS) lacks.
 _MORE_COMMENTS: dict[int, str] = {
@@ -128,7 +134,6 @@ def _api(
     *,
     ipc: bool = True,
     locked: bool = True,
-    hangs: bool = True,
 ) -> Callable[[F], F]:
     """Wrap an API method with the package's calling convention and last_error handling.
 
@@ -144,8 +149,7 @@ def _api(
                 check_noargs(name, args, kwargs)
             elif convention == POSITIONAL:
                 check_positional(name, kwargs)
-            if hangs:
-                self._wait_if_hung()
+            self._wait_if_hung()
             with self._world.lock if locked else nullcontext():
                 self._error = SUCCESS
                 try:
@@ -212,6 +216,11 @@ class SimulatedTerminal:
             raise CallError(-1)
         return name
 
+    def _currency(self, broker: Broker) -> str:
+        """The logged-in account's currency (SymbolInfo tick values are given in it)."""
+        session = self._require_session()
+        return str(broker.account_info(session.login, session.investor).currency)
+
     def _require_feed(self) -> None:
         if not self._broker_connected:
             raise CallError(-1)
@@ -265,11 +274,11 @@ class SimulatedTerminal:
             raise invalid("Invalid 1st unnamed argument")
         if "path" in kwargs and kwargs["path"] is not None:
             text_arg(kwargs["path"], "path", 260)
-        credentials = _credentials(kwargs)
+        found = credentials(kwargs)
         self._ipc = True
-        if "login" in credentials:
+        if "login" in found:
             try:
-                self._login(**credentials)
+                self._login(**found)
             except CallError:
                 self._ipc = False
                 raise
@@ -280,15 +289,15 @@ class SimulatedTerminal:
         if len(args) > 3:
             raise invalid("Invalid number of arguments")
         positional: dict[str, Any] = {}
-        for ordinal, key, value in zip(("1st", "2nd", "3rd"), _LOGIN_ORDER, args, strict=False):
+        for ordinal, key, value in zip(("1st", "2nd", "3rd"), LOGIN_ORDER, args, strict=False):
             try:
-                positional[key] = _check_credential(key, value)
+                positional[key] = check_credential(key, value)
             except CallError:
                 raise invalid(f"Invalid {ordinal} unnamed argument") from None
-        credentials = _credentials(kwargs, positional)
-        if "login" not in credentials:
+        found = credentials(kwargs, positional)
+        if "login" not in found:
             raise invalid('Invalid "login" argument')
-        self._login(**credentials)
+        self._login(**found)
         return True
 
     @_api(NOARGS, ipc=False)
@@ -356,9 +365,9 @@ class SimulatedTerminal:
         if kwargs.get("group") is not None:
             group = text_arg(kwargs["group"], "group", MAX_GROUP)
         broker = self._broker()
-        selected = self._market_watch(broker)
+        selected, currency = self._market_watch(broker), self._currency(broker)
         return tuple(
-            broker.symbol_info(spec.name, spec.name in selected)
+            broker.symbol_info(spec.name, spec.name in selected, currency)
             for spec in broker.symbols()
             if group is None or match_group(spec.name, group)
         )
@@ -368,7 +377,8 @@ class SimulatedTerminal:
         broker = self._broker()
         (value,) = parse_tuple("symbol_info", args, "O")
         name = self._spec_name(broker, value)
-        return broker.symbol_info(name, name in self._market_watch(broker))
+        selected = name in self._market_watch(broker)
+        return broker.symbol_info(name, selected, self._currency(broker))
 
     @_api(POSITIONAL)
     def symbol_info_tick(self, *args: Any) -> Any:
@@ -419,7 +429,7 @@ class SimulatedTerminal:
         if name not in self._books:
             raise CallError(-1)
         self._require_feed()
-        return _synthetic_book(broker, name)
+        return synthetic_book(broker, name)
 
     @_api(POSITIONAL, False)
     def market_book_release(self, *args: Any) -> bool:
@@ -505,7 +515,7 @@ class SimulatedTerminal:
 
     @_api(KEYWORDS)
     def orders_get(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        filters = _live_filters(args, kwargs)
+        filters = live_filters(args, kwargs)
         return self._broker().orders(self._require_session().login, **filters)
 
     @_api(NOARGS)
@@ -514,27 +524,27 @@ class SimulatedTerminal:
 
     @_api(KEYWORDS)
     def positions_get(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        filters = _live_filters(args, kwargs)
+        filters = live_filters(args, kwargs)
         return self._broker().positions(self._require_session().login, **filters)
 
     @_api(POSITIONAL)
     def history_orders_total(self, *args: Any) -> int:
-        query = _history_dates(args)
+        query = history_dates(args)
         return len(self._broker().history_orders(self._require_session().login, **query))
 
     @_api(KEYWORDS)
     def history_orders_get(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        query = _history_query(args, kwargs)
+        query = history_query(args, kwargs)
         return self._broker().history_orders(self._require_session().login, **query)
 
     @_api(POSITIONAL)
     def history_deals_total(self, *args: Any) -> int:
-        query = _history_dates(args)
+        query = history_dates(args)
         return len(self._broker().history_deals(self._require_session().login, **query))
 
     @_api(KEYWORDS)
     def history_deals_get(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        query = _history_query(args, kwargs)
+        query = history_query(args, kwargs)
         return self._broker().history_deals(self._require_session().login, **query)
 
     # ------------------------------------------------------------------ trading
@@ -609,82 +619,19 @@ class SimulatedTerminal:
 
     # ------------------------------------------------------------------ package helpers
 
-    def Buy(
-        self,
-        symbol: Any,
-        volume: Any,
-        price: Any = None,
-        *,
-        comment: Any = None,
-        ticket: Any = None,
-    ) -> Any:
-        """Market buy (TRADE_ACTION_DEAL, deviation 10, default filling), retried on requotes."""
-        return self._market_deal(c.ORDER_TYPE_BUY, symbol, volume, price, comment, ticket)
+    def Buy(self, symbol: Any, volume: Any, price: Any = None, *, comment: Any = None,
+            ticket: Any = None) -> Any:  # fmt: skip
+        """The package's ``Buy`` helper (see simulator.helpers)."""
+        return helpers.market_deal(self, c.ORDER_TYPE_BUY, symbol, volume, price, comment, ticket)
 
-    def Sell(
-        self,
-        symbol: Any,
-        volume: Any,
-        price: Any = None,
-        *,
-        comment: Any = None,
-        ticket: Any = None,
-    ) -> Any:
-        """Market sell, same rules as :meth:`Buy`."""
-        return self._market_deal(c.ORDER_TYPE_SELL, symbol, volume, price, comment, ticket)
+    def Sell(self, symbol: Any, volume: Any, price: Any = None, *, comment: Any = None,
+             ticket: Any = None) -> Any:  # fmt: skip
+        """The package's ``Sell`` helper (see simulator.helpers)."""
+        return helpers.market_deal(self, c.ORDER_TYPE_SELL, symbol, volume, price, comment, ticket)
 
     def Close(self, symbol: Any, *, comment: Any = None, ticket: Any = None) -> Any:
-        """Close the position ``ticket`` or every position on ``symbol``.
-
-        Returns True when all closed, "Partially" when some did, False when none did (or
-        there was nothing to close), None when positions, a tick or order_send gave None.
-        """
-        if ticket is not None:
-            positions = self.positions_get(ticket=ticket)
-        else:
-            positions = self.positions_get(symbol=symbol)
-        if positions is None:
-            return None
-        closed = 0
-        for position in positions:
-            side = c.ORDER_TYPE_SELL if position.type == c.POSITION_TYPE_BUY else c.ORDER_TYPE_BUY
-            result = self._market_deal(
-                side, position.symbol, position.volume, None, comment, position.ticket
-            )
-            if result is None:
-                return None
-            closed += result.retcode == c.TRADE_RETCODE_DONE
-        if positions and closed == len(positions):
-            return True
-        return "Partially" if closed else False
-
-    def _market_deal(
-        self, order_type: int, symbol: Any, volume: Any, price: Any, comment: Any, ticket: Any
-    ) -> Any:
-        request: dict[str, Any] = {
-            "action": c.TRADE_ACTION_DEAL,
-            "symbol": symbol,
-            "volume": volume,
-            "type": order_type,
-            "deviation": 10,
-        }
-        if comment is not None:
-            request["comment"] = comment
-        if ticket is not None:
-            request["position"] = ticket
-        if price is not None:
-            return self.order_send(request | {"price": price})
-        result = None
-        for _ in range(10):
-            tick = self.symbol_info_tick(symbol)
-            if tick is None:
-                return None
-            quote = tick.ask if order_type == c.ORDER_TYPE_BUY else tick.bid
-            result = self.order_send(request | {"price": quote})
-            retry = (c.TRADE_RETCODE_REQUOTE, c.TRADE_RETCODE_PRICE_OFF)
-            if result is None or result.retcode not in retry:
-                return result
-        return result
+        """The package's ``Close`` helper (see simulator.helpers)."""
+        return helpers.close(self, symbol, comment, ticket)
 
 
 API_FUNCTIONS: tuple[str, ...] = (
@@ -723,172 +670,9 @@ API_FUNCTIONS: tuple[str, ...] = (
 )
 HELPERS: tuple[str, ...] = ("Buy", "Sell", "Close")
 
-# ---------------------------------------------------------------------- argument helpers
-
-_LOGIN_ORDER = ("login", "password", "server")
-
-
-def _check_credential(key: str, value: Any) -> Any:
-    if key == "login":
-        return int_arg(value, "login")
-    if key == "timeout":
-        return int_arg(value, "timeout", 0, 2**32)
-    return text_arg(value, key, MAX_CREDENTIAL)
-
-
-def _credentials(
-    kwargs: dict[str, Any], positional: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """login/password/server/timeout: checked keywords over positional values; defaults
-    password/server None (saved credentials, any server) and timeout 60 000 ms."""
-    found = {"password": None, "server": None, "timeout": 60_000} | (positional or {})
-    for key in (*_LOGIN_ORDER, "timeout"):
-        if key in kwargs:
-            found[key] = _check_credential(key, kwargs[key])
-    return found
-
-
-def _live_filters(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """orders_get/positions_get: keywords only; ticket beats symbol beats group."""
-    if args:
-        raise invalid("Unnamed arguments not allowed")
-    if kwargs.get("ticket") is not None:
-        return {"ticket": int_arg(kwargs["ticket"], "ticket")}
-    if kwargs.get("symbol") is not None:
-        return {"symbol": symbol_arg(kwargs["symbol"])}
-    if kwargs.get("group") is not None:
-        return {"group": text_arg(kwargs["group"], "group", MAX_GROUP)}
-    return {}
-
-
-def _history_dates(args: tuple[Any, ...]) -> dict[str, int]:
-    if len(args) != 2:
-        raise invalid("Invalid arguments")
-    return {"date_from": date_arg(args[0], "date_from"), "date_to": date_arg(args[1], "date_to")}
-
-
-def _history_query(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """history_*_get forms: (date_from, date_to[, group=]) | (ticket=) | (position=)."""
-    if args:
-        if len(args) != 2:
-            raise invalid("Invalid number of arguments")
-        query: dict[str, Any] = _history_dates(args)
-        if kwargs.get("group") is not None:
-            query["group"] = text_arg(kwargs["group"], "group", MAX_GROUP)
-        return query
-    if "ticket" in kwargs:
-        return {"ticket": int_arg(kwargs["ticket"], "ticket")}
-    if "position" in kwargs:
-        return {"position": int_arg(kwargs["position"], "position")}
-    raise invalid("Invalid arguments")
-
 
 def _with_request(result: Any, request: dict[str, Any]) -> Any:
     """Make sure the result echoes the parsed request as a TradeRequest."""
     if isinstance(result[-1], TradeRequest):
         return result
     return type(result)((*tuple(result)[:-1], TradeRequest(**request)))
-
-
-def _synthetic_book(broker: Broker, name: str) -> tuple[BookInfo, ...]:
-    """A deterministic depth of market around the current bid/ask: sells first, price
-    descending, then buys (BOOK_TYPE_SELL = 1, BOOK_TYPE_BUY = 2)."""
-    tick = broker.tick_info(name)
-    spec = broker.symbol(name)
-    assert spec is not None
-    step, digits = spec.tick_size, spec.digits
-    rows = []
-    for level in reversed(range(BOOK_DEPTH)):
-        rows.append(_book_row(c.BOOK_TYPE_SELL, round(tick.ask + level * step, digits), level))
-    for level in range(BOOK_DEPTH):
-        rows.append(_book_row(c.BOOK_TYPE_BUY, round(tick.bid - level * step, digits), level))
-    return tuple(rows)
-
-
-def _book_row(kind: int, price: float, level: int) -> BookInfo:
-    volume = 10 * (level + 1) + (kind * 3 + level * 7) % 5
-    return BookInfo(type=kind, price=price, volume=volume, volume_dbl=float(volume))
-
-
-# ---------------------------------------------------------------------- controls
-
-
-class TerminalControls:
-    """Test and benchmark controls of one terminal and its World (not part of the MT5 API).
-
-    Times are true-UTC epoch milliseconds (the clock); prices are in the symbol's units.
-    """
-
-    def __init__(self, terminal: SimulatedTerminal) -> None:
-        self._terminal = terminal
-        self._world = terminal._world
-
-    def set_time(self, ms: int) -> None:
-        self._world.clock.set(int(ms))
-
-    def freeze_time(self, ms: int | None = None) -> None:
-        self._world.clock.freeze(None if ms is None else int(ms))
-
-    def unfreeze_time(self) -> None:
-        self._world.clock.unfreeze()
-
-    def advance_time(self, ms: int) -> None:
-        if ms < 0:
-            raise ValueError("advance_time needs ms >= 0")
-        self._world.clock.advance(int(ms))
-
-    def push_price(self, server: str, symbol: str, bid: float, ask: float | None = None) -> Any:
-        """Insert a tick at now on ``server`` ("" = the logged-in one); returns the Tick."""
-        with self._world.lock:
-            if not server:
-                session = self._terminal._session
-                if session is None:
-                    raise ValueError("no account is logged in; name the server")
-                server = session.server
-            broker = self._world.brokers.get(server)
-            if broker is None:
-                raise ValueError(f"unknown server {server!r}")
-            if broker.symbol(symbol) is None:
-                raise ValueError(f"unknown symbol {symbol!r} on {server}")
-            broker.market.push_price(symbol, float(bid), None if ask is None else float(ask))
-            return broker.tick_info(symbol)
-
-    def set_login_delay(self, seconds: float) -> None:
-        self._world.login_delay_s = _seconds(seconds)
-
-    def hang_calls(self, seconds: float) -> None:
-        """Every following API call sleeps ``seconds`` first, until hang_calls(0)."""
-        self._terminal._hang_s = _seconds(seconds)
-
-    def fail_next_order_send(self, retcode: int) -> None:
-        """The next order_send answers ``retcode`` (standard comment) and executes nothing."""
-        self._terminal._fail_next = int(retcode)
-
-    def timeout_after_execute(self, seconds: float) -> None:
-        """The next order_send executes, then sleeps ``seconds`` before answering."""
-        self._terminal._after_execute_s = _seconds(seconds)
-
-    def set_broker_connected(self, connected: bool) -> None:
-        self._terminal._broker_connected = bool(connected)
-
-    def set_algo_trading(self, enabled: bool) -> None:
-        self._terminal._algo_trading = bool(enabled)
-
-    def set_tradeapi_disabled(self, disabled: bool) -> None:
-        self._terminal._tradeapi_disabled = bool(disabled)
-
-    def reset(self) -> None:
-        """Rebuild the World's brokers (same seed) and clear this terminal's flags and
-        Market Watch. The logged-in account stays logged in."""
-        with self._world.lock:
-            self._world.reset()
-            self._terminal._clear_flags()
-            self._terminal._selected.clear()
-            self._terminal._books.clear()
-
-
-def _seconds(value: float) -> float:
-    seconds = float(value)
-    if seconds < 0:
-        raise ValueError("seconds must be >= 0")
-    return seconds

@@ -376,6 +376,9 @@ def test_symbol_info_and_tick(mt5, broker):
     info = mt5.symbol_info("EURUSD")
     assert_struct(info, "SymbolInfo")
     assert (info.name, info.select, info.digits) == ("EURUSD", True, 5)
+    assert info.trade_tick_value == pytest.approx(1.0)  # 0.00001 * 100 000 USD on a USD account
+    assert mt5.login(10002, "demo-10002")
+    assert mt5.symbol_info("EURUSD").trade_tick_value == pytest.approx(1.0 / info.bid, rel=1e-3)
     tick = mt5.symbol_info_tick("EURUSD")
     assert_struct(tick, "Tick")
     raw = broker.market.tick("EURUSD")

@@ -1,0 +1,93 @@
+"""Test and benchmark controls of a simulated terminal and its World.
+
+They are not part of the MetaTrader5 API: the terminal server exposes them separately
+(``exposed_control``) when it runs the simulator. Plain arguments, plain exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulator.terminal import SimulatedTerminal
+
+
+class TerminalControls:
+    """Test and benchmark controls of one terminal and its World (not part of the MT5 API).
+
+    Times are true-UTC epoch milliseconds (the clock); prices are in the symbol's units.
+    """
+
+    def __init__(self, terminal: SimulatedTerminal) -> None:
+        self._terminal = terminal
+        self._world = terminal._world
+
+    def set_time(self, ms: int) -> None:
+        self._world.clock.set(int(ms))
+
+    def freeze_time(self, ms: int | None = None) -> None:
+        self._world.clock.freeze(None if ms is None else int(ms))
+
+    def unfreeze_time(self) -> None:
+        self._world.clock.unfreeze()
+
+    def advance_time(self, ms: int) -> None:
+        if ms < 0:
+            raise ValueError("advance_time needs ms >= 0")
+        self._world.clock.advance(int(ms))
+
+    def push_price(self, server: str, symbol: str, bid: float, ask: float | None = None) -> Any:
+        """Insert a tick at now on ``server`` ("" = the logged-in one); returns the Tick."""
+        with self._world.lock:
+            if not server:
+                session = self._terminal._session
+                if session is None:
+                    raise ValueError("no account is logged in; name the server")
+                server = session.server
+            broker = self._world.brokers.get(server)
+            if broker is None:
+                raise ValueError(f"unknown server {server!r}")
+            if broker.symbol(symbol) is None:
+                raise ValueError(f"unknown symbol {symbol!r} on {server}")
+            broker.market.push_price(symbol, float(bid), None if ask is None else float(ask))
+            return broker.tick_info(symbol)
+
+    def set_login_delay(self, seconds: float) -> None:
+        self._world.login_delay_s = _seconds(seconds)
+
+    def hang_calls(self, seconds: float) -> None:
+        """Every following API call sleeps ``seconds`` first, until hang_calls(0)."""
+        self._terminal._hang_s = _seconds(seconds)
+
+    def fail_next_order_send(self, retcode: int) -> None:
+        """The next order_send answers ``retcode`` (standard comment) and executes nothing."""
+        self._terminal._fail_next = int(retcode)
+
+    def timeout_after_execute(self, seconds: float) -> None:
+        """The next order_send executes, then sleeps ``seconds`` before answering."""
+        self._terminal._after_execute_s = _seconds(seconds)
+
+    def set_broker_connected(self, connected: bool) -> None:
+        self._terminal._broker_connected = bool(connected)
+
+    def set_algo_trading(self, enabled: bool) -> None:
+        self._terminal._algo_trading = bool(enabled)
+
+    def set_tradeapi_disabled(self, disabled: bool) -> None:
+        self._terminal._tradeapi_disabled = bool(disabled)
+
+    def reset(self) -> None:
+        """Rebuild the World's brokers (same seed) and clear this terminal's flags and
+        Market Watch. The logged-in account stays logged in."""
+        with self._world.lock:
+            self._world.reset()
+            self._terminal._clear_flags()
+            self._terminal._selected.clear()
+            self._terminal._books.clear()
+
+
+def _seconds(value: float) -> float:
+    seconds = float(value)
+    if seconds < 0:
+        raise ValueError("seconds must be >= 0")
+    return seconds
