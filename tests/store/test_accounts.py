@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -26,7 +27,9 @@ LIMITS = {
 }
 
 
-async def _add(maker: Maker, ring: Keyring, user: str, login: int, **kw: object) -> Mt5Account:
+async def _add(
+    maker: Maker, ring: Keyring, user: str, login: int, password: str = "", **kw: Any
+) -> Mt5Account:
     async with session_scope(maker) as s:
         return await accounts.save(
             s,
@@ -34,8 +37,8 @@ async def _add(maker: Maker, ring: Keyring, user: str, login: int, **kw: object)
             user_id=user,
             login=login,
             server="Sim-Demo",
-            password=kw.pop("password", f"pw-{login}"),
-            **kw,  # type: ignore[arg-type]
+            password=password or f"pw-{login}",
+            **kw,
         )
 
 

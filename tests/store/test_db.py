@@ -61,7 +61,7 @@ async def test_migrations_from_empty_to_head_and_back(databases: Any) -> None:
             assert await conn.run_sync(_table_names) >= TABLES
             assert await conn.run_sync(_schema_drift) == []  # migrations == models
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-            assert version == "0001"
+            assert version == "0002"
         await downgrade_database(url)
         async with engine.connect() as conn:
             assert await conn.run_sync(_table_names) & TABLES == set()
@@ -116,3 +116,27 @@ async def test_session_scope_commits_or_rolls_back(db_url: str) -> None:
             assert (await session.execute(count)).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_supabase_api_roles_see_no_rows(db_url: str) -> None:
+    """Tables granted to an API role (as Supabase does) still show it nothing."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row-level security is PostgreSQL's")
+    engine = make_engine(db_url)
+    try:
+        async with engine.connect() as conn:  # rolled back on exit: the role goes too
+            await conn.execute(
+                text(
+                    "INSERT INTO audit_log (at, user_id, action) "
+                    "VALUES (CURRENT_TIMESTAMP, 'u', 'x')"
+                )
+            )
+            await conn.execute(text("CREATE ROLE anon_probe NOLOGIN"))
+            await conn.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO anon_probe"))
+            await conn.execute(text("SET LOCAL ROLE anon_probe"))
+            seen = (await conn.execute(text("SELECT count(*) FROM audit_log"))).scalar()
+            await conn.execute(text("RESET ROLE"))
+            owner_sees = (await conn.execute(text("SELECT count(*) FROM audit_log"))).scalar()
+    finally:
+        await engine.dispose()
+    assert (seen, owner_sees) == (0, 1)
