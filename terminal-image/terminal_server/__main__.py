@@ -126,13 +126,10 @@ def build_servers(args, backend, authenticator):
 
 
 def start_classic_compat(args, backend):
-    from simulator.compat import serve_classic
-
     log.warning("!!! CLASSIC COMPATIBILITY MODE on %s:%d: this port runs ANY Python code a "
                 "client sends (rpyc SlaveService). For mt5linux clients on a trusted host only.",
                 args.host, args.classic_compat_port)
-    slot = backend.slots[0]
-    return serve_classic(slot.module, args.host, args.classic_compat_port, lock=slot.lock)
+    return backends.serve_classic_compat(backend, args.host, args.classic_compat_port)
 
 
 def main(argv=None):

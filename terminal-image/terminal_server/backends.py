@@ -58,3 +58,11 @@ def sim_backend(profile="demo", seed=None, login_delay_s=0.0, terminals=1,
         terminal = SimulatedTerminal(world, name=name)
         slots.append(TerminalSlot(name, make_module(terminal), terminal.controls))
     return Backend("sim", slots, world)
+
+
+def serve_classic_compat(backend, host, port):
+    """mt5linux compatibility (sim only): an UNSAFE classic RPyC server on terminal 1."""
+    from simulator.compat import serve_classic
+
+    slot = backend.slots[0]
+    return serve_classic(slot.module, host, port, lock=slot.lock)

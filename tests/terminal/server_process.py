@@ -1,0 +1,145 @@
+"""Start the real terminal server (``python -m terminal_server``) as a subprocess for tests.
+
+Reusable from other test folders::
+
+    sys.path.insert(0, str(REPO / "tests" / "terminal"))
+    from server_process import start_terminal_server
+
+    with start_terminal_server(terminals=2) as server:
+        RpycTerminal("t1", server.host, server.ports[0])
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+REPO = Path(__file__).resolve().parents[2]
+READY_LINE = "ready:"
+STARTUP_DEADLINE_S = 60.0
+
+
+def free_ports(count: int = 1, host: str = "127.0.0.1") -> list[int]:
+    """``count`` consecutive TCP ports that are free right now."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            first = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        if all(_port_free(host, port) for port in range(first, first + count)):
+            return list(range(first, first + count))
+    raise RuntimeError("no run of free ports found")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class TerminalServerProcess:
+    """A running ``python -m terminal_server``; use as a context manager or call ``stop()``."""
+
+    def __init__(self, args: list[str], host: str, ports: list[int], log: IO[str]) -> None:
+        self.host = host
+        self.ports = ports
+        self.port = ports[0]
+        self.args = args
+        self._log = log
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO), str(REPO / "terminal-image"), env.get("PYTHONPATH", "")]
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "terminal_server", *args],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def output(self) -> str:
+        """Everything the server has logged so far (stdout and stderr)."""
+        self._log.flush()
+        return Path(self._log.name).read_text()
+
+    def wait_ready(self) -> TerminalServerProcess:
+        deadline = time.monotonic() + STARTUP_DEADLINE_S
+        while READY_LINE not in self.output():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"terminal server exited early:\n{self.output()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"terminal server did not start:\n{self.output()}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self) -> TerminalServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_terminal_server(
+    *,
+    terminals: int = 1,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    extra_args: Sequence[str] = (),
+    classic_compat: bool = False,
+    wait: bool = True,
+) -> TerminalServerProcess:
+    """Start ``python -m terminal_server --backend sim`` on free ports and wait until ready.
+
+    ``server.ports`` are the terminal ports; with ``classic_compat`` the mt5linux port is
+    ``server.compat_port``. ``extra_args`` go to the CLI as they are (auth, TLS, profile...)."""
+    ports = [port + i for i in range(terminals)] if port else free_ports(terminals + 1, host)
+    args = ["--backend", "sim", "--host", host, "--port", str(ports[0])]
+    args += ["--terminals", str(terminals), *extra_args]
+    compat_port = None
+    if classic_compat:
+        compat_port = ports[terminals] if len(ports) > terminals else free_ports(1, host)[0]
+        args += ["--classic-compat-port", str(compat_port)]
+    log = tempfile.NamedTemporaryFile("w+", prefix="terminal-server-", suffix=".log", delete=False)
+    server = TerminalServerProcess(args, host, ports[:terminals], log)
+    server.compat_port = compat_port  # type: ignore[attr-defined]
+    return server.wait_ready() if wait else server
+
+
+def run_terminal_server_cli(
+    args: Sequence[str], timeout_s: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to completion (for arguments it must refuse)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "terminal-image")])
+    return subprocess.run(
+        [sys.executable, "-m", "terminal_server", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
