@@ -11,9 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
-from sim_control import SimControl  # noqa: E402
-
+from server_process import TerminalServerProcess, start_terminal_server
+from sim_control import SimControl
 
 # A Wednesday noon (UTC): every market of the demo profile is open.
 FROZEN_MS = int(dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC).timestamp() * 1000)

@@ -19,7 +19,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 READY_LINE = "ready:"
@@ -51,12 +50,21 @@ def _port_free(host: str, port: int) -> bool:
 class TerminalServerProcess:
     """A running ``python -m terminal_server``; use as a context manager or call ``stop()``."""
 
-    def __init__(self, args: list[str], host: str, ports: list[int], log: IO[str]) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        host: str,
+        ports: list[int],
+        log_path: str,
+        compat_port: int | None = None,
+    ) -> None:
         self.host = host
+        self.compat_port = compat_port
         self.ports = ports
         self.port = ports[0]
         self.args = args
-        self._log = log
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - the server writes to it until stop()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO), str(REPO / "terminal-image"), env.get("PYTHONPATH", "")]
@@ -65,15 +73,14 @@ class TerminalServerProcess:
             [sys.executable, "-m", "terminal_server", *args],
             cwd=REPO,
             env=env,
-            stdout=log,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
         )
 
     def output(self) -> str:
         """Everything the server has logged so far (stdout and stderr)."""
-        self._log.flush()
-        return Path(self._log.name).read_text()
+        return Path(self.log_path).read_text()
 
     def wait_ready(self) -> TerminalServerProcess:
         deadline = time.monotonic() + STARTUP_DEADLINE_S
@@ -123,9 +130,9 @@ def start_terminal_server(
     if classic_compat:
         compat_port = ports[terminals] if len(ports) > terminals else free_ports(1, host)[0]
         args += ["--classic-compat-port", str(compat_port)]
-    log = tempfile.NamedTemporaryFile("w+", prefix="terminal-server-", suffix=".log", delete=False)
-    server = TerminalServerProcess(args, host, ports[:terminals], log)
-    server.compat_port = compat_port  # type: ignore[attr-defined]
+    handle, log_path = tempfile.mkstemp(prefix="terminal-server-", suffix=".log")
+    os.close(handle)
+    server = TerminalServerProcess(args, host, ports[:terminals], log_path, compat_port)
     return server.wait_ready() if wait else server
 
 

@@ -249,7 +249,7 @@ def test_two_terminals_share_one_world(sim_server: Any, control: Any) -> None:
                 "price": tick["ask"],
                 "deviation": 10,
                 "magic": 5,
-            }  # fmt: skip
+            }
         )
         assert result["retcode"] == c.TRADE_RETCODE_DONE
         # Same account on another terminal of the same world sees the position.
