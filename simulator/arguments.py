@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from simulator import constants as c
-from simulator.structs import STRUCT_FIELDS
+from simulator.structs import STRUCT_FIELDS, STRUCT_KINDS
 
 # last_error() texts for codes coming back from the terminal (facts §1.3).
 MESSAGES: dict[int, str] = {
@@ -51,10 +51,7 @@ _REQUEST_INT_RANGE = {
     "expiration": (-_I64, _I64),
 }
 REQUEST_FIELDS = STRUCT_FIELDS["TradeRequest"]
-# Field kinds of the request (facts §2.1: deviation is a u64). structs.STRUCT_KINDS has
-# deviation as a float, so the parser keeps its own, checked copy.
-REQUEST_KINDS = "iiisfffffiiiiisii"
-_REQUEST_KINDS = dict(zip(REQUEST_FIELDS, REQUEST_KINDS, strict=True))
+_REQUEST_KINDS = dict(zip(REQUEST_FIELDS, STRUCT_KINDS["TradeRequest"], strict=True))
 _DEFAULTS = {"i": 0, "f": 0.0, "s": ""}
 MAX_TEXT = 29  # symbol and comment: 32-wchar buffers, the NUL included in the size query
 MAX_GROUP = 1997

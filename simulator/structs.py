@@ -93,7 +93,7 @@ STRUCT_KINDS: dict[str, str] = {
     "TradeOrder": "i" * 14 + "f" * 7 + "sss",
     "TradePosition": "i" * 9 + "f" * 7 + "sss",
     "TradeDeal": "i" * 9 + "f" * 6 + "sss",
-    "TradeRequest": "iiisffffffiiiisii",
+    "TradeRequest": "iiisfffffiiiiisii",
     "OrderSendResult": "iiiffffsiir",
     "OrderCheckResult": "iffffffsr",
 }
@@ -109,7 +109,7 @@ class StructSequence(tuple[Any, ...]):
     def __new__(cls, values: Any = None, /, **fields: Any) -> StructSequence:
         if values is None:
             kinds = STRUCT_KINDS[cls.__name__]
-            values = [fields.pop(n, _DEFAULTS[k]) for n, k in zip(cls._struct_fields, kinds)]
+            values = [fields.pop(n, _DEFAULTS[k]) for n, k in zip(cls._struct_fields, kinds, strict=True)]
             if fields:
                 raise TypeError(f"unknown fields for {cls.__name__}: {sorted(fields)}")
         values = tuple(values)
@@ -120,10 +120,10 @@ class StructSequence(tuple[Any, ...]):
         return super().__new__(cls, values)
 
     def _asdict(self) -> dict[str, Any]:
-        return dict(zip(self._struct_fields, self))
+        return dict(zip(self._struct_fields, self, strict=True))
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._struct_fields, self))
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._struct_fields, self, strict=True))
         return f"{type(self).__name__}({inner})"
 
 

@@ -14,7 +14,6 @@ import pytest
 
 import simulator.terminal as terminal_module
 from simulator.__main__ import main as cli_main
-from simulator.arguments import REQUEST_KINDS
 from simulator.module import make_module
 from simulator.structs import (
     RATES_DTYPE,
@@ -62,7 +61,7 @@ def broker(world):
 
 
 # structs.STRUCT_KINDS marks TradeRequest.deviation as a float; the package has a u64 (int).
-KINDS = STRUCT_KINDS | {"TradeRequest": REQUEST_KINDS}
+KINDS = STRUCT_KINDS
 
 
 def assert_struct(value, name):
