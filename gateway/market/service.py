@@ -1,8 +1,8 @@
 """Symbols, quotes, bars and ticks: validated input in, UTC times out.
 
-A failing data call is classified on the error path only (no extra round trip on success): if
-the symbol does not exist → SYMBOL_NOT_FOUND; if it exists but is not in Market Watch, it is
-selected and the call retried once; otherwise the symbol simply has no data → NO_DATA.
+A failing data call is classified on the error path only (no extra round trip on success):
+the terminal lost its broker → 503; the symbol does not exist → SYMBOL_NOT_FOUND; it exists but
+is not in Market Watch → it is selected and the call retried once; otherwise → NO_DATA.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gateway import mt5enums as e
-from gateway.errors import NoData, SymbolNotFound, ValidationFailed
+from gateway.errors import NoData, SymbolNotFound, TerminalUnavailable, ValidationFailed
 from gateway.market.schemas import (
     MarketDataResponse,
     RangeResponse,
@@ -49,6 +49,7 @@ async def _symbol_call(terminal: TerminalPort, symbol: str, call: Callable[[], A
         if exc.code in _IPC_CODES:
             raise
         failure = exc
+    await _require_broker(terminal)
     info = await _symbol_info(terminal, symbol)
     if not info.get("select", True):
         await terminal.symbol_select(symbol, True)
@@ -57,6 +58,12 @@ async def _symbol_call(terminal: TerminalPort, symbol: str, call: Callable[[], A
         except MT5Error as exc:
             failure = exc
     raise NoData(f"No data for {symbol}", mt5_error=(failure.code, failure.mt5_message))
+
+
+async def _require_broker(terminal: TerminalPort) -> None:
+    """Market data fails while the terminal has lost its broker: that is a 503, not a 404."""
+    if not (await terminal.terminal_info()).get("connected", True):
+        raise TerminalUnavailable("MT5 terminal not connected to its broker")
 
 
 async def _symbol_info(terminal: TerminalPort, symbol: str) -> Record:
