@@ -41,7 +41,7 @@ def _forex(name: str, base: float, digits: int = 5, **kw: object) -> SymbolSpec:
         "base_price": base,
         "volatility": 0.08,
         "spread": 12,
-        "ticks_per_minute": 60.0,
+        "ticks_per_minute": 20.0,
         "trade_calc_mode": c.SYMBOL_CALC_MODE_FOREX,
         "trade_mode": c.SYMBOL_TRADE_MODE_FULL,
         "trade_exemode": c.SYMBOL_TRADE_EXECUTION_MARKET,
@@ -70,7 +70,7 @@ def demo_symbols() -> tuple[SymbolSpec, ...]:
         SymbolSpec(
             name="XAUUSD", path="Metals\\XAUUSD", description="Gold vs US Dollar",
             currency_base="XAU", currency_profit="USD", currency_margin="USD", digits=2,
-            base_price=1520.0, volatility=0.15, spread=30, ticks_per_minute=50.0,
+            base_price=1520.0, volatility=0.15, spread=30, ticks_per_minute=20.0,
             trade_calc_mode=c.SYMBOL_CALC_MODE_CFDLEVERAGE,
             trade_mode=c.SYMBOL_TRADE_MODE_FULL,
             trade_exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT, filling_mode=f.SYMBOL_FILLING_FOK,
@@ -80,7 +80,7 @@ def demo_symbols() -> tuple[SymbolSpec, ...]:
         SymbolSpec(
             name="XAGUSD", path="Metals\\XAGUSD", description="Silver vs US Dollar (long only)",
             currency_base="XAG", currency_profit="USD", currency_margin="USD", digits=3,
-            base_price=17.90, volatility=0.2, spread=25, ticks_per_minute=30.0,
+            base_price=17.90, volatility=0.2, spread=25, ticks_per_minute=20.0,
             trade_calc_mode=c.SYMBOL_CALC_MODE_CFDLEVERAGE,
             trade_mode=c.SYMBOL_TRADE_MODE_LONGONLY,
             trade_exemode=c.SYMBOL_TRADE_EXECUTION_MARKET, filling_mode=FOK_IOC,
@@ -89,7 +89,7 @@ def demo_symbols() -> tuple[SymbolSpec, ...]:
         SymbolSpec(
             name="US500", path="Indices\\US500", description="US 500 Index CFD",
             currency_base="USD", currency_profit="USD", currency_margin="USD", digits=1,
-            base_price=3230.0, volatility=0.18, spread=5, ticks_per_minute=40.0,
+            base_price=3230.0, volatility=0.18, spread=5, ticks_per_minute=20.0,
             trade_calc_mode=c.SYMBOL_CALC_MODE_CFD, trade_mode=c.SYMBOL_TRADE_MODE_FULL,
             trade_exemode=c.SYMBOL_TRADE_EXECUTION_REQUEST, filling_mode=f.SYMBOL_FILLING_FOK,
             expiration_mode=3, trade_contract_size=1.0, volume_min=0.1, volume_step=0.1,
@@ -99,7 +99,7 @@ def demo_symbols() -> tuple[SymbolSpec, ...]:
         SymbolSpec(
             name="BTCUSD", path="Crypto\\BTCUSD", description="Bitcoin vs US Dollar",
             currency_base="BTC", currency_profit="USD", currency_margin="USD", digits=2,
-            base_price=7200.0, volatility=0.7, spread=2500, ticks_per_minute=30.0,
+            base_price=7200.0, volatility=0.7, spread=2500, ticks_per_minute=20.0,
             trade_calc_mode=c.SYMBOL_CALC_MODE_CFDLEVERAGE,
             trade_mode=c.SYMBOL_TRADE_MODE_FULL,
             trade_exemode=c.SYMBOL_TRADE_EXECUTION_MARKET, filling_mode=FOK_IOC,
