@@ -38,7 +38,6 @@ T = TypeVar("T")
 BARS_PER_CALL = 10_000
 MAX_RANGE_BARS = 100_000
 TICK_WINDOWS_S = (600, 3600, 6 * 3600, 86400, 7 * 86400)
-_UNKNOWN_OFFSET_AHEAD_S = 14 * 3600  # no broker is further ahead of UTC
 _IPC_CODES = range(-10005, -9999)
 
 
@@ -78,11 +77,6 @@ async def _symbol_info(terminal: TerminalPort, symbol: str) -> Record:
 async def _no_data(terminal: TerminalPort, symbol: str) -> NoData:
     await _symbol_info(terminal, symbol)  # raises SymbolNotFound for an unknown symbol
     return NoData(f"No data for {symbol}")
-
-
-def _server_now(basis: TimeBasis) -> int:
-    now = int(time.time())
-    return basis.to_server(now) if basis.offset_s is not None else now + _UNKNOWN_OFFSET_AHEAD_S
 
 
 def spec_out(s: Record, basis: TimeBasis) -> SymbolSpec:
@@ -283,7 +277,11 @@ async def ticks(
         )
         rows = rows[:count]
     else:
-        to = basis.to_server(end_s) if end_s is not None else _server_now(basis)
+        if end_s is not None:
+            to = basis.to_server(end_s)
+        else:  # anchor at the last quote: markets close, and clocks disagree
+            last = await _symbol_call(terminal, symbol, partial(terminal.symbol_info_tick, symbol))
+            to = int(last["time"]) + 1
         rows = await _latest_ticks(terminal, symbol, to, count, mode)
     if len(rows) == 0:
         raise await _no_data(terminal, symbol)

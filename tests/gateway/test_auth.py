@@ -77,8 +77,10 @@ def test_missing_token(gateway: GatewayServer) -> None:
 def test_claim_rules(
     gateway: GatewayServer, jwks: JwksServer, overrides: dict[str, object], message: str
 ) -> None:
-    for token in (sign(jwks.keys[0], claims(jwks.issuer, **overrides)),
-                  sign_hs256(claims(jwks.issuer, **overrides))):
+    for token in (
+        sign(jwks.keys[0], claims(jwks.issuer, **overrides)),
+        sign_hs256(claims(jwks.issuer, **overrides)),
+    ):
         response = get_me(gateway, token)
         assert_401(response)
         assert message in response.json()["detail"]
