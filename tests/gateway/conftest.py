@@ -18,7 +18,7 @@ from gateway.terminal.rpyc_client import RpycTerminal
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "terminal"))
 
-from helpers import (  # noqa: E402
+from helpers import (
     HS256_SECRET,
     GatewayServer,
     JwksServer,
@@ -27,8 +27,8 @@ from helpers import (  # noqa: E402
     new_rs256,
     sign,
 )
-from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
-from sim_control import SimControl  # noqa: E402
+from server_process import TerminalServerProcess, start_terminal_server
+from sim_control import SimControl
 
 # Tuesday 2025-11-25 12:00:00 UTC: every forex market is open, so bars and ticks exist.
 FROZEN_MS = 1_764_072_000_000

@@ -52,7 +52,7 @@ def test_health_is_public(gateway: Any) -> None:
 
 def test_account_info_seed_fields(client: httpx.Client, raw_terminal: Callable[..., Any]) -> None:
     body = client.get("/api/v1/account/info").json()
-    assert SEED_ACCOUNT <= body.keys()
+    assert body.keys() >= SEED_ACCOUNT
     raw = raw_terminal("account_info")
     assert body["login"] == 10001 and body["server"] == "Sim-Demo" and body["currency"] == "USD"
     assert body["balance"] == raw["balance"] == 10000.0
@@ -116,7 +116,7 @@ def test_market_data_seed_shape(client: httpx.Client, raw_terminal: Callable[...
     body = client.get("/api/v1/market-data/EURUSD", params={"timeframe": "H1", "bars": 5}).json()
     assert {"symbol", "timeframe", "count", "data"} <= body.keys()
     assert body["symbol"] == "EURUSD" and body["timeframe"] == "H1" and body["count"] == 5
-    assert all(SEED_BAR <= bar.keys() for bar in body["data"])
+    assert all(bar.keys() >= SEED_BAR for bar in body["data"])
     raw = raw_terminal("copy_rates_from_pos", "EURUSD", 16385, 0, 5)
     assert [b["time"] for b in body["data"]] == [int(t) - OFFSET for t in raw["time"]]
     assert [b["close"] for b in body["data"]] == raw["close"].tolist()
@@ -216,7 +216,7 @@ def test_positions_orders_history(client: httpx.Client, raw_terminal: Callable[.
     try:
         body = client.get("/api/v1/positions").json()
         position = next(p for p in body["positions"] if p["ticket"] == sent["order"])
-        assert SEED_POSITION <= position.keys()
+        assert position.keys() >= SEED_POSITION
         assert position["type"] == "buy" and position["volume"] == 0.1
         assert position["comment"] == "API Trade"
         assert position["time_open"] == FROZEN_MS // 1000

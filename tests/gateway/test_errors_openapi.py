@@ -155,9 +155,7 @@ def test_offset_detected_when_not_configured(
         )
         login_default(sim_server.host, sim_server.port)
         with GatewayServer(create_app(settings)) as server:
-            token = __import__("helpers").sign(
-                jwks.keys[0], __import__("helpers").claims(jwks.issuer)
-            )
+            token = sign(jwks.keys[0], claims(jwks.issuer))
             body = httpx.get(
                 f"{server.url}/api/v1/server-time", headers={"Authorization": f"Bearer {token}"}
             ).json()
