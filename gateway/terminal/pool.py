@@ -124,12 +124,20 @@ class PoolSnapshot:
 
 
 class TerminalPool:
-    """Terminals shared by accounts; see the module docstring for the algorithm."""
+    """Terminals shared by accounts; see the module docstring for the algorithm.
+
+    ``server_of(terminal)`` names the one broker server a terminal may log into (a real terminal
+    installed from a broker's package may know only that broker's servers); None: any server.
+    ``fairness_batch``: the most requests a terminal serves in a row for its account while
+    another account waits for a switch. ``linger_s``: how long a freed terminal stays reserved
+    for its account. ``switch_cost_s``: the first estimate of a switch, for ``retry_after_s``.
+    """
 
     def __init__(
         self,
         terminals: Sequence[TerminalPort],
         *,
+        server_of: Callable[[TerminalPort], str | None] | None = None,
         queue_limit: int = 256,
         fairness_batch: int = 16,
         health_interval_s: float = 5.0,
@@ -142,9 +150,8 @@ class TerminalPool:
             raise ValueError("a terminal pool needs at least one terminal")
         if len({t.name for t in terminals}) != len(terminals):
             raise ValueError("terminal names must be unique")
-        self._scheduler = Scheduler(
-            [Slot(t) for t in terminals], fairness_batch=fairness_batch, linger_s=linger_s
-        )
+        slots = [Slot(t, only_server=server_of(t) if server_of else None) for t in terminals]
+        self._scheduler = Scheduler(slots, fairness_batch=fairness_batch, linger_s=linger_s)
         self._queue_limit = queue_limit
         self._health_interval_s = health_interval_s
         self._ping_timeout_s = ping_timeout_s

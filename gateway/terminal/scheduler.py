@@ -15,6 +15,7 @@ The rules, applied again and again until no idle terminal can take anything:
    request. Idle terminals are tried empty ones first, then least recently used first.
    A request whose account some other healthy terminal holds (even a busy one) waits for that
    terminal, so its requests are served together instead of paying a second switch (batching).
+   A terminal dedicated to one broker server (``only_server``) never switches to another.
 4. **Linger.** When a terminal is released it stays reserved for its account for ``linger_s``
    (a few ms, much less than a switch), so a client that sends its next request right after the
    previous answer keeps its terminal instead of losing it to a switch.
@@ -55,6 +56,7 @@ class Slot:
     linger_until: float = 0.0
     trade_allowed: bool | None = None  # terminal_info().trade_allowed after the last switch/ping
     last_error: str | None = None
+    only_server: str | None = None  # a terminal installed for one broker server switches only there
 
     @property
     def name(self) -> str:
@@ -116,6 +118,7 @@ class Scheduler:
         for request in self.queue:
             if (
                 request.target is not None
+                and slot.only_server in (None, request.target.server)
                 and not self.fits(slot, request)
                 and not self.covered(request, besides=slot)
             ):

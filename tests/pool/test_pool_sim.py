@@ -402,3 +402,47 @@ def test_no_healthy_terminal_is_busy_at_once(start_server: Callable[..., SimServ
 
 async def _account_info(terminal: Any) -> Any:
     return await terminal.account_info()
+
+
+def test_health_task_takes_out_and_brings_back_a_terminal(
+    start_server: Callable[..., SimServer],
+) -> None:
+    server = start_server(terminals=1)
+
+    async def body() -> None:
+        terminal = RpycTerminal("only", server.host, server.port, connect_timeout_s=1.0)
+        async with TerminalPool([terminal], health_interval_s=0.02) as pool:
+            await pool.run(A, Vault()(A), _account_info, pool.deadline(LONG))
+            server.stop()
+            await until(lambda: pool.snapshot().healthy == 0)
+            assert pool.snapshot().terminals[0].login is None
+            start_server(terminals=1, port=server.port)
+            await until(lambda: pool.snapshot().healthy == 1)
+            info = await pool.run(B, Vault()(B), _account_info, pool.deadline(LONG))
+            assert info["login"] == B.login
+
+    run(body)
+
+
+def test_hung_terminal_is_taken_out_until_it_answers_again(demo_server: SimServer) -> None:
+    async def body() -> None:
+        pool = TerminalPool(
+            [RpycTerminal("t1", demo_server.host, demo_server.ports[0], timeout_s=5.0)],
+            health_interval_s=3600.0,
+            ping_timeout_s=0.2,
+        )
+        async with pool:
+            await pool.run(A, Vault()(A), _account_info, pool.deadline(LONG))
+            control(demo_server, 0, "hang_calls", seconds=2.0)
+            try:
+                await pool.check_health()
+                (state,) = pool.snapshot().terminals
+                assert not state.healthy and state.login is None
+                assert state.last_error is not None and "Timeout" in state.last_error
+            finally:
+                control(demo_server, 0, "hang_calls", seconds=0.0)
+            await until_healthy(pool, "t1")
+            info = await pool.run(A, Vault()(A), _account_info, pool.deadline(LONG))
+            assert info["login"] == A.login
+
+    run(body)

@@ -184,3 +184,16 @@ def test_dead_terminals_get_nothing_and_their_account_is_not_awaited() -> None:
 def test_fairness_batch_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Scheduler([], fairness_batch=0, linger_s=0.0)
+
+
+def test_a_terminal_dedicated_to_one_server_never_switches_to_another() -> None:
+    sched, q = make("demo-only", "any")
+    dedicated, anywhere = sched.slots
+    dedicated.only_server = "Sim-Demo"
+    anywhere.holds, anywhere.busy = A, True
+    q.account(LIVE)
+    assert sched.assign(5.0) == []  # only the busy terminal may go to Sim-Live
+    q.account(B)
+    assert served(sched.assign(5.0)) == [(B, "demo-only", B)]
+    sched.release(anywhere, 6.0)
+    assert served(sched.assign(6.0)) == [(LIVE, "any", LIVE)]
