@@ -105,8 +105,9 @@ class TerminalState:
     switches: int
     served: int
     queue_depth: int  # queued requests this terminal could serve without switching
-    trade_allowed: bool | None
+    trade_allowed: bool | None  # terminal_info().trade_allowed (the AlgoTrading button)
     last_error: str | None
+    only_server: str | None  # the broker server this terminal is dedicated to, if any
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,9 @@ class TerminalPool:
     async def close(self, *, close_terminals: bool = True) -> None:
         """Stop health checks, fail every waiting request with PoolClosed, close the terminals."""
         self._closed = True
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+            self._wakeup = None
         if self._health_task is not None:
             self._health_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -256,6 +260,7 @@ class TerminalPool:
                 queue_depth=sched.waiting_for(s),
                 trade_allowed=s.trade_allowed,
                 last_error=s.last_error,
+                only_server=s.only_server,
             )
             for s in sched.slots
         )
@@ -280,17 +285,19 @@ class TerminalPool:
     ) -> AsyncIterator[TerminalPort]:
         grant = await self._acquire(request, deadline)
         slot = grant.slot
-        started = time.monotonic()
+        started: float | None = None
         try:
             if grant.switch_to is not None:
                 await self._switch(slot, grant.switch_to, credentials)
+            started = time.monotonic()
             yield slot.terminal
         except _DEAD as exc:
             self._mark_dead(slot, exc)
             raise
         finally:
-            slot.served += 1
-            self._hold_cost_s = _ewma(self._hold_cost_s, time.monotonic() - started)
+            if started is not None:  # the session got its terminal (a failed switch did not)
+                slot.served += 1
+                self._hold_cost_s = _ewma(self._hold_cost_s, time.monotonic() - started)
             self._release(slot)
 
     async def _acquire(self, request: Request, deadline: float) -> Grant:
