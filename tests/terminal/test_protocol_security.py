@@ -57,7 +57,7 @@ def test_no_classic_access(sim_server: Any) -> None:
     for name in ("eval", "execute", "modules", "namespace", "getmodule", "exposed_getmodule"):
         with pytest.raises(AttributeError):
             getattr(root, name)
-    for name in ("_conn", "__dict__", "__class__", "on_connect", "exposed_call.__func__"):
+    for name in ("_conn", "__dict__", "on_connect", "exposed_call.__func__", "__init__"):
         with pytest.raises(AttributeError):
             getattr(root, name)
     with pytest.raises(AttributeError):
