@@ -157,6 +157,9 @@ def make_service_class(runner, registry, controls_enabled):
     class MT5Service(rpyc.Service):
         def on_connect(self, conn):
             self._conn = conn
+            # Terminals sit on loopback or an internal network: zlib on multi-megabyte answers
+            # (bars, ticks, symbol lists) costs more time than the bytes it saves.
+            conn._channel.compress = False
             registry.add(conn)
 
         def on_disconnect(self, conn):
