@@ -1,9 +1,9 @@
 """Errors of the terminal port, typed so services can map them without string matching.
 
-    TerminalError
-     ├── TerminalUnreachable   the RPyC endpoint cannot be reached or the connection dropped
-     ├── TerminalTimeout       a call did not answer within its deadline (outcome unknown)
-     └── MT5Error              the MetaTrader5 call failed; carries last_error() code/message
+TerminalError
+ ├── TerminalUnreachable   the RPyC endpoint cannot be reached or the connection dropped
+ ├── TerminalTimeout       a call did not answer within its deadline (outcome unknown)
+ └── MT5Error              the MetaTrader5 call failed; carries last_error() code/message
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class TerminalTimeout(TerminalError):
 
 
 class MT5Error(TerminalError):
-    """A MetaTrader5 function returned its failure value; ``code``/``mt5_message`` from last_error()."""
+    """A MetaTrader5 function returned its failure value, with last_error()'s code and message."""
 
     def __init__(self, function: str, code: int, mt5_message: str, *, terminal: str = "") -> None:
         super().__init__(f"{function} failed: ({code}, {mt5_message!r})", terminal=terminal)
