@@ -70,6 +70,9 @@ def parse_offsets(spec: str) -> dict[str, int]:
     return offsets
 
 
+_LIST_FIELDS = {"cors_origins", "admin_user_ids", "allowed_user_ids", "known_servers"}
+
+
 class Settings(BaseSettings):
     """Every setting of the gateway (README has the table)."""
 
@@ -95,10 +98,21 @@ class Settings(BaseSettings):
     terminal_secret: SecretStr | None = None
     terminal_timeout_s: float = Field(default=90.0, gt=0)
     terminal_connect_timeout_s: float = Field(default=5.0, gt=0)
-    request_timeout_s: float = Field(default=30.0, gt=0)
+    request_timeout_s: float = Field(default=30.0, gt=0)  # per-request wait for a pool terminal
     sim_start_timeout_s: float = Field(default=60.0, gt=0)
+    sim_terminals: int = Field(default=2, ge=1, le=16)
 
-    default_account_login: int = 10001
+    pool_queue_limit: int = Field(default=256, ge=1)
+    pool_fairness_batch: int = Field(default=16, ge=1)
+    pool_health_interval_s: float = Field(default=5.0, gt=0)
+    pool_login_timeout_s: float = Field(default=60.0, gt=0)
+
+    mt5_encryption_keys: SecretStr | None = None
+    admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    known_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    default_account_login: int = Field(default=10001, ge=0)  # 0: no configured account
     default_account_password: SecretStr = SecretStr("demo-10001")
     default_account_server: str = "Sim-Demo"
     server_utc_offsets: str = ""
@@ -110,8 +124,8 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            for key in ("cors_origins", "CORS_ORIGINS"):
-                if isinstance(data.get(key), str):
+            for key in list(data):
+                if str(key).lower() in _LIST_FIELDS and isinstance(data[key], str):
                     data[key] = [o.strip() for o in data[key].split(",") if o.strip()]
         return data
 
@@ -164,6 +178,20 @@ class Settings(BaseSettings):
 
     def utc_offsets(self) -> dict[str, int]:
         return parse_offsets(self.server_utc_offsets)
+
+    @property
+    def has_default_account(self) -> bool:
+        """A single-tenant account is configured (``DEFAULT_ACCOUNT_LOGIN`` > 0)."""
+        return self.default_account_login > 0 and bool(self.default_account_server)
+
+    def may_use_default_account(self, user_id: str) -> bool:
+        """``ALLOWED_USER_IDS`` lists who may; empty means everyone in development, nobody in
+        production (a production single-tenant deployment names its users explicitly)."""
+        if not self.has_default_account:
+            return False
+        if self.allowed_user_ids:
+            return user_id in self.allowed_user_ids
+        return not self.is_production
 
 
 @lru_cache

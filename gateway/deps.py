@@ -2,22 +2,31 @@
 
 Resources live in the lifespan state (``gateway.main.State``) and are reached through
 ``request.state``; tests can swap any of these with ``app.dependency_overrides``.
+
+The account-scoped ones (``AccountDep``, ``MarketDep``) live in ``gateway.accounts.context``;
+``TerminalDep`` (the terminal of ``AccountDep``) is re-exported here for older routers.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.auth.schemas import User
 from gateway.auth.verifier import TokenVerifier
 from gateway.config import Settings
+from gateway.db import session_scope
 from gateway.errors import AuthError
-from gateway.terminal.port import TerminalPort
-from gateway.terminal.registry import TerminalRegistry
+from gateway.store.crypto import Keyring
+from gateway.terminal.pool import TerminalPool
 from gateway.terminal.servertime import ServerClocks
+
+if TYPE_CHECKING:
+    from gateway.accounts.context import TerminalDep as TerminalDep
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9._#+\-]{1,29}$"
 
@@ -33,9 +42,21 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_registry(request: Request) -> TerminalRegistry:
-    registry: TerminalRegistry = request.state.terminals
-    return registry
+def get_pool(request: Request) -> TerminalPool:
+    pool: TerminalPool = request.state.pool
+    return pool
+
+
+def get_keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.state.keyring
+    return keyring
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed before the response is sent, rolled back on error."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
+    async with session_scope(sessionmaker) as session:
+        yield session
 
 
 def get_clocks(request: Request) -> ServerClocks:
@@ -55,20 +76,23 @@ async def get_current_user(
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-RegistryDep = Annotated[TerminalRegistry, Depends(get_registry)]
+PoolDep = Annotated[TerminalPool, Depends(get_pool)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ClocksDep = Annotated[ServerClocks, Depends(get_clocks)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-def get_terminal(registry: RegistryDep, user: CurrentUser) -> TerminalPort:
-    """The terminal serving this caller (the account resolver slots in here)."""
-    del user  # one shared account for now; per-user accounts will pick the terminal by user
-    return registry.for_request()
-
-
-TerminalDep = Annotated[TerminalPort, Depends(get_terminal)]
 
 SymbolPath = Annotated[
     str, Path(pattern=SYMBOL_PATTERN, description="Symbol name, e.g. EURUSD", examples=["EURUSD"])
 ]
 SymbolQuery = Annotated[str | None, Query(pattern=SYMBOL_PATTERN, description="Only this symbol")]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy re-export: gateway.accounts.context imports this module, so it cannot be imported
+    # at the top without a cycle.
+    if name == "TerminalDep":
+        from gateway.accounts.context import TerminalDep
+
+        return TerminalDep
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,12 @@
      ├── AuthUnavailable          503 AUTH_UNAVAILABLE   (JWKS unreachable; + Retry-After)
      ├── TerminalUnavailable      503 TERMINAL_UNAVAILABLE (+ Retry-After)
      ├── TerminalTimeoutError     504 TERMINAL_TIMEOUT
-     └── TerminalFailed           502 MT5_ERROR          (MT5 gave an error we cannot classify)
+     ├── TerminalFailed           502 MT5_ERROR          (MT5 gave an error we cannot classify)
+     ├── AccountNotFound          404 ACCOUNT_NOT_FOUND  (unknown or another user's account id)
+     ├── NoAccount                404 NO_ACCOUNT         (the caller has no account at all)
+     ├── AccountError             400 ACCOUNT_ERROR      (+ MT5_AUTH_FAILED, UNKNOWN_SERVER, ...)
+     ├── AccountExists            409 ACCOUNT_EXISTS     (the same login added concurrently)
+     └── PoolBusyError            503 POOL_BUSY          (+ Retry-After; the pool's PoolBusy)
 
 Terminal port errors (``gateway.terminal.errors``) are mapped here too, so services only catch
 what they can give a better meaning (e.g. symbol_info failing → SymbolNotFound). Every body is
@@ -28,6 +33,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.terminal.errors import MT5Error, TerminalError, TerminalTimeout, TerminalUnreachable
+from gateway.terminal.pool import NoTerminalForServer, PoolBusy, PoolError
 
 log = logging.getLogger("gateway.errors")
 
@@ -137,6 +143,55 @@ class TerminalFailed(GatewayError):
     status, code = 502, "MT5_ERROR"
 
 
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+
+    def __init__(self, message: str = "Account not found", **kw: Any) -> None:
+        super().__init__(message, **kw)
+
+
+class NoAccount(NotFound):
+    code = "NO_ACCOUNT"
+
+    def __init__(self, message: str = "No MT5 account connected", **kw: Any) -> None:
+        super().__init__(message, **kw)
+
+
+class AccountError(GatewayError):
+    """A client mistake about an account; ``extra`` joins the body (e.g. ``known_servers``)."""
+
+    status, code = 400, "ACCOUNT_ERROR"
+
+    def __init__(self, message: str, *, extra: dict[str, Any] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.extra = dict(extra or {})
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), **self.extra}
+
+
+class AccountExists(AccountError):
+    status, code = 409, "ACCOUNT_EXISTS"
+
+
+class PoolBusyError(GatewayError):
+    status, code = 503, "POOL_BUSY"
+
+    def __init__(self, message: str, retry_after_s: int, **kw: Any) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)}, **kw)
+
+
+def from_pool_error(exc: PoolError) -> GatewayError:
+    """Classify a terminal pool refusal: all of them are 503 with Retry-After."""
+    if isinstance(exc, PoolBusy):
+        return PoolBusyError(f"All MT5 terminals are busy ({exc.reason})", exc.retry_after_s)
+    if isinstance(exc, NoTerminalForServer):
+        return TerminalUnavailable(
+            f"No MT5 terminal is logged into server {exc.server}", code="NO_TERMINAL_FOR_SERVER"
+        )
+    return TerminalUnavailable("MT5 terminal pool is shutting down")
+
+
 def from_terminal_error(exc: TerminalError) -> GatewayError:
     """Classify a terminal port failure."""
     if isinstance(exc, TerminalTimeout):
@@ -161,8 +216,8 @@ async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _terminal_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TerminalError)
-    error = from_terminal_error(exc)
+    assert isinstance(exc, TerminalError | PoolError)
+    error = from_pool_error(exc) if isinstance(exc, PoolError) else from_terminal_error(exc)
     log.warning("%s %s: %s (%s)", request.method, request.url.path, error.code, type(exc).__name__)
     return _respond(error)
 
@@ -204,6 +259,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(TerminalError, _terminal_error)
+    app.add_exception_handler(PoolError, _terminal_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -211,9 +267,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
-    404: {"model": ErrorResponse, "description": "Unknown symbol or no data"},
+    404: {"model": ErrorResponse, "description": "Unknown account or symbol, or no data"},
     422: {"model": ErrorResponse, "description": "Invalid parameters"},
     502: {"model": ErrorResponse, "description": "MT5 reported an error"},
-    503: {"model": ErrorResponse, "description": "Terminal or key set unavailable (Retry-After)"},
+    503: {
+        "model": ErrorResponse,
+        "description": "Terminal pool busy, terminal or key set unavailable (Retry-After)",
+    },
     504: {"model": ErrorResponse, "description": "Terminal did not answer in time"},
 }

@@ -1,7 +1,9 @@
 """Development signing keys, generated once and kept in ``DEV_SECRETS_FILE`` (mode 0600).
 
 Only used when not in production: an HS256 secret standing in for SUPABASE_JWT_SECRET when that
-is not set, and an ES256 key pair standing in for the project's JWKS when SUPABASE_URL is not set.
+is not set, an ES256 key pair standing in for the project's JWKS when SUPABASE_URL is not set,
+and an MT5 password encryption key standing in for MT5_ENCRYPTION_KEYS (production refuses to
+start without that one).
 ``scripts/dev_token.py`` signs with the same keys, so a newcomer gets a working token offline.
 """
 
@@ -20,6 +22,9 @@ from jwt.algorithms import ECAlgorithm
 from pydantic import SecretStr
 
 from gateway.config import DEV_SECRET_PREFIX, Settings
+from gateway.store.crypto import generate_key
+
+DEV_ENCRYPTION_KEY_ID = "dev1"
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,31 @@ def load_dev_keys(path: Path) -> DevKeys:
     return keys
 
 
+def dev_encryption_keys(path: Path) -> str:
+    """The dev MT5 password keyring (``dev1:<key>``), added to the dev secrets file once."""
+    load_dev_keys(path)
+    data = json.loads(path.read_text())
+    if "mt5_encryption_keys" not in data:
+        data["mt5_encryption_keys"] = generate_key(DEV_ENCRYPTION_KEY_ID)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+    keys: str = data["mt5_encryption_keys"]
+    return keys
+
+
 def with_dev_secrets(settings: Settings) -> Settings:
-    """Fill the HS256 secret from the dev keys in development; configured values always win."""
-    if settings.is_production or settings.supabase_jwt_secret is not None:
+    """Fill the HS256 secret and the MT5 password key from the dev secrets file in
+    development; configured values always win."""
+    if settings.is_production:
         return settings
-    keys = load_dev_keys(settings.dev_secrets_file)
-    return settings.model_copy(update={"supabase_jwt_secret": SecretStr(keys.hs256_secret)})
+    update: dict[str, Any] = {}
+    if settings.supabase_jwt_secret is None:
+        keys = load_dev_keys(settings.dev_secrets_file)
+        update["supabase_jwt_secret"] = SecretStr(keys.hs256_secret)
+    if settings.mt5_encryption_keys is None:
+        keyring = dev_encryption_keys(settings.dev_secrets_file)
+        update["mt5_encryption_keys"] = SecretStr(keyring)
+    return settings.model_copy(update=update) if update else settings

@@ -41,12 +41,14 @@ class TokenVerifier:
         jwks: JwksCache | None,
         hs256_secret: str | None = None,
         leeway_s: float = 0.0,
+        admin_ids: frozenset[str] = frozenset(),
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.jwks = jwks
         self._secret = hs256_secret
         self._leeway_s = leeway_s
+        self._admin_ids = admin_ids
 
     async def verify(self, token: str) -> User:
         key, algorithm = await self._key_for(token)
@@ -98,8 +100,7 @@ class TokenVerifier:
             raise AuthError("Invalid token") from None
         return claims
 
-    @staticmethod
-    def _user(claims: dict[str, Any]) -> User:
+    def _user(self, claims: dict[str, Any]) -> User:
         if claims.get("role") != "authenticated":
             raise AuthError("Token role is not 'authenticated'")
         if claims.get("is_anonymous") is True:
@@ -113,7 +114,15 @@ class TokenVerifier:
             role="authenticated",
             session_id=claims.get("session_id"),
             aal=claims.get("aal"),
+            is_admin=sub in self._admin_ids or _app_role(claims) == "admin",
         )
+
+
+def _app_role(claims: dict[str, Any]) -> str | None:
+    """``app_metadata.role``: only the service role can set it, unlike ``user_metadata``."""
+    meta = claims.get("app_metadata")
+    role = meta.get("role") if isinstance(meta, dict) else None
+    return role if isinstance(role, str) else None
 
 
 def make_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifier:
@@ -134,4 +143,5 @@ def make_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifier:
         audience=settings.jwt_audience,
         jwks=jwks,
         hs256_secret=secret.get_secret_value() if secret is not None else None,
+        admin_ids=frozenset(settings.admin_user_ids),
     )
