@@ -178,6 +178,7 @@ def synthetic_symbols(count: int) -> list[SymbolSpec]:
             path=f"Synthetic\\SYN{i:05d}", description=f"Synthetic pair {i}",
             currency_base=f"S{i:05d}", currency_profit="USD", currency_margin="USD",
             category="Synthetic",
+            ticks_per_minute=0.5,  # quiet pairs: thousands of them stay cheap to quote
         )
         for i in range(1, count + 1)
     ]
