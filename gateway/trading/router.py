@@ -1,4 +1,5 @@
-"""/api/v1/positions, /orders, /history/deals, /history/orders."""
+"""/api/v1/positions, /orders, /history/deals, /history/orders (reads), plus the trading and
+audit routers included below, so ``gateway.main`` needs only this one router."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway.deps import ClocksDep, SymbolQuery, TerminalDep
+from gateway.accounts.context import TerminalDep
+from gateway.audit.router import router as audit_router
+from gateway.deps import ClocksDep, SymbolQuery
 from gateway.trading import service
 from gateway.trading.schemas import DealsResponse, OrdersResponse, PositionsResponse
+from gateway.trading.trade_router import router as trade_router
 
 router = APIRouter(tags=["trading"])
 
@@ -65,3 +69,7 @@ async def history_orders(
     """Historical orders in a date range, or of one ticket or position."""
     query = service.HistoryQuery(start_date, end_date, ticket=ticket, position=position)
     return await service.history_orders(terminal, clocks, query)
+
+
+router.include_router(trade_router)
+router.include_router(audit_router)
