@@ -1,0 +1,169 @@
+"""Fixtures: the real simulator terminal server, the gateway under uvicorn with a SQLite store,
+and stored accounts for a trader, an investor and a risk-limited user."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings
+from gateway.db import make_engine, make_sessionmaker, session_scope, upgrade_database
+from gateway.main import create_app
+from gateway.store import accounts
+from gateway.store.crypto import Keyring, generate_key
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "gateway"))
+sys.path.insert(0, str(HERE.parent / "terminal"))
+
+from helpers import HS256_SECRET, GatewayServer, JwksServer, claims, new_es256, sign  # noqa: E402
+from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
+from sim_control import SimControl  # noqa: E402
+from trading_support import FROZEN_MS, Accounts, Api  # noqa: E402
+
+TRADER, INVESTOR, RISKY = "trader-1", "investor-1", "risky-1"
+RISK_LIMITS = {
+    "max_volume_per_order": 1.0,
+    "max_open_positions": 2,
+    "allowed_symbols": ["EURUSD", "GBPUSD", "USDJPY"],
+    "max_daily_loss": 50.0,
+}
+TERMINAL_TIMEOUT_S = 2.0
+
+
+@pytest.fixture(scope="session")
+def jwks() -> Iterator[JwksServer]:
+    server = JwksServer(keys=[new_es256("es-1")])
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[TerminalServerProcess]:
+    with start_terminal_server(terminals=1) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def control(sim_server: TerminalServerProcess) -> Iterator[SimControl]:
+    with SimControl(sim_server.host, sim_server.port) as ctl:
+        ctl.freeze_time(ms=FROZEN_MS)
+        yield ctl
+
+
+async def _seed(url: str, keyring: Keyring) -> Accounts:
+    await upgrade_database(url)
+    engine = make_engine(url)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as s:
+            hedging = await accounts.save(
+                s,
+                keyring,
+                user_id=TRADER,
+                login=10001,
+                server="Sim-Demo",
+                password="demo-10001",
+                is_default=True,
+            )
+            netting = await accounts.save(
+                s, keyring, user_id=TRADER, login=10003, server="Sim-Demo", password="demo-10003"
+            )
+            investor = await accounts.save(
+                s,
+                keyring,
+                user_id=INVESTOR,
+                login=10001,
+                server="Sim-Demo",
+                password="investor-10001",
+                is_investor=True,
+            )
+            risky = await accounts.save(
+                s,
+                keyring,
+                user_id=RISKY,
+                login=10002,
+                server="Sim-Demo",
+                password="demo-10002",
+                risk_limits=RISK_LIMITS,
+            )
+            return Accounts(hedging.id, netting.id, investor.id, risky.id)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def gateway_and_accounts(
+    jwks: JwksServer,
+    sim_server: TerminalServerProcess,
+    control: SimControl,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[GatewayServer, Accounts]]:
+    db = tmp_path_factory.mktemp("trading") / "gateway.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    key = generate_key("k1")
+    ids = asyncio.run(_seed(url, Keyring.parse(key)))
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        environment="production",
+        supabase_url=jwks.supabase_url,
+        supabase_jwt_secret=HS256_SECRET,
+        terminals=f"t1={sim_server.host}:{sim_server.port}",
+        server_utc_offsets="Sim-Demo=7200",
+        terminal_timeout_s=TERMINAL_TIMEOUT_S,
+        terminal_connect_timeout_s=2.0,
+        jwks_min_refresh_s=0.0,
+        database_url=url,
+        mt5_encryption_keys=key,
+        default_account_login=0,
+        request_timeout_s=60.0,
+        pool_health_interval_s=30.0,
+    )
+    with GatewayServer(create_app(settings)) as server:
+        yield server, ids
+
+
+@pytest.fixture(scope="session")
+def ids(gateway_and_accounts: tuple[GatewayServer, Accounts]) -> Accounts:
+    return gateway_and_accounts[1]
+
+
+def _token(jwks: JwksServer, user: str, **extra: object) -> str:
+    return sign(jwks.keys[0], claims(jwks.issuer, sub=user, **extra))
+
+
+@pytest.fixture(autouse=True)
+def fresh_world(control: SimControl) -> Iterator[None]:
+    """Every test starts from the initial broker state at the frozen Tuesday noon."""
+    control.reset()
+    control.freeze_time(ms=FROZEN_MS)
+    yield
+    control.hang_calls(seconds=0)
+
+
+@pytest.fixture
+def api(gateway_and_accounts: tuple[GatewayServer, Accounts], jwks: JwksServer) -> Iterator[Api]:
+    server, ids = gateway_and_accounts
+    with Api(server.url, _token(jwks, TRADER), ids.hedging) as client:
+        yield client
+
+
+@pytest.fixture
+def api_for(
+    gateway_and_accounts: tuple[GatewayServer, Accounts], jwks: JwksServer
+) -> Iterator[object]:
+    server, _ = gateway_and_accounts
+    opened: list[Api] = []
+
+    def make(user: str, account_id: str | None, **claims_extra: object) -> Api:
+        client = Api(server.url, _token(jwks, user, **claims_extra), account_id)
+        opened.append(client.__enter__())
+        return client
+
+    yield make
+    for client in opened:
+        client.close()
