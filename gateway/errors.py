@@ -38,6 +38,7 @@ from gateway.terminal.pool import NoTerminalForServer, PoolBusy, PoolError
 log = logging.getLogger("gateway.errors")
 
 RETRY_AFTER_S = 5
+NO_HEALTHY_TERMINAL = "no healthy terminal"  # the pool's PoolBusy reason when all are down
 _IPC_CODES = range(-10005, -9999)  # -10000..-10005: the terminal process itself is unreachable
 
 
@@ -62,6 +63,7 @@ class ErrorResponse(BaseModel):
     retcode: int | None = None
     mt5_error: MT5ErrorInfo | None = None
     errors: list[FieldError] | None = None
+    known_servers: list[str] | None = None
 
 
 class GatewayError(Exception):
@@ -131,8 +133,13 @@ class AuthUnavailable(GatewayError):
 class TerminalUnavailable(GatewayError):
     status, code = 503, "TERMINAL_UNAVAILABLE"
 
-    def __init__(self, message: str = "MT5 terminal not available", **kw: Any) -> None:
-        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_S)}, **kw)
+    def __init__(
+        self,
+        message: str = "MT5 terminal not available",
+        retry_after_s: int = RETRY_AFTER_S,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)}, **kw)
 
 
 class TerminalTimeoutError(GatewayError):
@@ -183,6 +190,8 @@ class PoolBusyError(GatewayError):
 
 def from_pool_error(exc: PoolError) -> GatewayError:
     """Classify a terminal pool refusal: all of them are 503 with Retry-After."""
+    if isinstance(exc, PoolBusy) and exc.reason == NO_HEALTHY_TERMINAL:
+        return TerminalUnavailable("No MT5 terminal reachable", exc.retry_after_s)
     if isinstance(exc, PoolBusy):
         return PoolBusyError(f"All MT5 terminals are busy ({exc.reason})", exc.retry_after_s)
     if isinstance(exc, NoTerminalForServer):

@@ -1,9 +1,12 @@
 """The FastAPI application: ``create_app()`` plus a lifespan that owns every resource.
 
 Nothing connects at import time. Start it with ``uvicorn --factory gateway.main:create_app``.
-With ``TERMINALS=sim`` (the default) the lifespan starts a simulator terminal server as a child
-process and logs it into ``DEFAULT_ACCOUNT_*``; otherwise it talks to the configured terminal
-servers, which connect lazily and reconnect on their own.
+The lifespan migrates the database (``DATABASE_URL``, SQLite by default), loads the MT5
+password keyring (``MT5_ENCRYPTION_KEYS``; a dev key in development, required in production)
+and builds the terminal pool. With ``TERMINALS=sim`` (the default) it starts a simulator
+terminal server with ``SIM_TERMINALS`` terminals as a child process; otherwise it talks to the
+configured terminal servers, which connect lazily and reconnect on their own. When a
+single-tenant account is configured and usable, one terminal logs into it at startup.
 """
 
 from __future__ import annotations
@@ -16,18 +19,25 @@ from typing import TypedDict
 import httpx
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.account.router import router as account_router
+from gateway.accounts.router import router as accounts_router
+from gateway.accounts.router import servers_router
+from gateway.accounts.verify import AccountPool
 from gateway.auth.devkeys import with_dev_secrets
 from gateway.auth.router import router as auth_router
 from gateway.auth.verifier import TokenVerifier, make_verifier
 from gateway.config import Settings, TerminalEndpoint, get_settings
+from gateway.db import make_engine, make_sessionmaker, upgrade_database
 from gateway.deps import get_current_user
 from gateway.errors import ERROR_RESPONSES, install_error_handlers
 from gateway.health.router import router as health_router
 from gateway.market.router import router as market_router
+from gateway.store.crypto import Keyring, KeyringError
 from gateway.terminal.embedded import EmbeddedSimulator
-from gateway.terminal.registry import TerminalRegistry
+from gateway.terminal.errors import TerminalError
+from gateway.terminal.pool import AccountKey, PoolError, TerminalPool
 from gateway.terminal.rpyc_client import RpycTerminal
 from gateway.terminal.servertime import ServerClocks
 from gateway.trading.router import router as trading_router
@@ -36,28 +46,48 @@ log = logging.getLogger("gateway")
 
 API_PREFIX = "/api/v1"
 SIM_TERMINAL_NAME = "sim"
+SIM_SERVERS = ("Sim-Demo", "Sim-Live")
 
 
 class State(TypedDict):
     settings: Settings
     http: httpx.AsyncClient
     verifier: TokenVerifier
-    terminals: TerminalRegistry
+    pool: TerminalPool
+    terminals: list[RpycTerminal]
+    keyring: Keyring
+    sessionmaker: async_sessionmaker[AsyncSession]
     clocks: ServerClocks
+    known_servers: tuple[str, ...]
 
 
-async def open_terminals(settings: Settings, stack: AsyncExitStack) -> TerminalRegistry:
-    """Connect the configured terminals (starting and logging in the embedded simulator)."""
+def load_keyring(settings: Settings) -> Keyring:
+    """The MT5 password keyring; production refuses to start without one."""
+    if settings.mt5_encryption_keys is None:
+        raise RuntimeError(
+            "MT5_ENCRYPTION_KEYS is required; generate one with: python -c "
+            "'from gateway.store.crypto import generate_key as g; print(g(\"k1\"))'"
+        )
+    try:
+        return Keyring.parse(settings.mt5_encryption_keys.get_secret_value())
+    except KeyringError as exc:
+        raise RuntimeError(f"MT5_ENCRYPTION_KEYS: {exc}") from None
+
+
+async def open_terminals(settings: Settings, stack: AsyncExitStack) -> list[RpycTerminal]:
+    """Connect the configured terminals (starting the embedded simulator first)."""
     endpoints = settings.terminal_endpoints()
     if settings.uses_embedded_sim:
-        sim = EmbeddedSimulator()
+        sim = EmbeddedSimulator(terminals=settings.sim_terminals)
         await sim.start(settings.sim_start_timeout_s)
         stack.push_async_callback(sim.stop)
-        endpoints = [TerminalEndpoint(SIM_TERMINAL_NAME, sim.host, sim.port)]
+        endpoints = [
+            TerminalEndpoint(f"{SIM_TERMINAL_NAME}-{i + 1}", sim.host, port)
+            for i, port in enumerate(sim.ports)
+        ]
     secret = settings.terminal_secret.get_secret_value() if settings.terminal_secret else None
-    terminals = []
-    for endpoint in endpoints:
-        terminal = RpycTerminal(
+    return [
+        RpycTerminal(
             endpoint.name,
             endpoint.host,
             endpoint.port,
@@ -65,22 +95,44 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> TerminalR
             connect_timeout_s=settings.terminal_connect_timeout_s,
             secret=secret,
         )
-        stack.push_async_callback(terminal.close)
-        terminals.append(terminal)
+        for endpoint in endpoints
+    ]
+
+
+def make_pool(settings: Settings, terminals: list[RpycTerminal]) -> AccountPool:
+    return AccountPool(
+        terminals,
+        queue_limit=settings.pool_queue_limit,
+        fairness_batch=settings.pool_fairness_batch,
+        health_interval_s=settings.pool_health_interval_s,
+        ping_timeout_s=settings.terminal_connect_timeout_s,
+        switch_timeout_ms=int(settings.pool_login_timeout_s * 1000),
+    )
+
+
+async def warm_default_account(settings: Settings, pool: TerminalPool) -> None:
+    """Log one terminal into the configured account (embedded simulator or single-tenant)."""
+    if not settings.has_default_account:
+        return
+    if not (settings.uses_embedded_sim or settings.allowed_user_ids):
+        return
+    key = AccountKey(settings.default_account_login, settings.default_account_server)
+    deadline = pool.deadline(settings.pool_login_timeout_s)
+    try:
+        async with pool.session(key, settings.default_account_password.get_secret_value, deadline):
+            log.info("terminal logged into the configured account %s", key)
+    except (TerminalError, PoolError) as exc:
+        log.warning("could not log into the configured account %s: %s", key, type(exc).__name__)
+
+
+def known_servers(settings: Settings) -> tuple[str, ...]:
+    """Broker servers named by configuration (the terminals' own are added at request time)."""
+    names = list(settings.known_servers) + list(settings.utc_offsets())
+    if settings.has_default_account:
+        names.append(settings.default_account_server)
     if settings.uses_embedded_sim:
-        await terminals[0].call("initialize")
-        await terminals[0].login(
-            settings.default_account_login,
-            settings.default_account_password.get_secret_value(),
-            settings.default_account_server,
-            60_000,
-        )
-        log.info(
-            "simulator logged into %d on %s",
-            settings.default_account_login,
-            settings.default_account_server,
-        )
-    return TerminalRegistry(terminals)
+        names += SIM_SERVERS
+    return tuple(dict.fromkeys(names))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,13 +148,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             http = await stack.enter_async_context(
                 httpx.AsyncClient(timeout=settings.jwks_timeout_s)
             )
+            keyring = load_keyring(settings)
+            await upgrade_database(settings.database_url)
+            engine = make_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
             terminals = await open_terminals(settings, stack)
+            pool = make_pool(settings, terminals)
+            await pool.start()
+            stack.push_async_callback(pool.close)
+            await warm_default_account(settings, pool)
             yield State(
                 settings=settings,
                 http=http,
                 verifier=make_verifier(settings, http),
+                pool=pool,
                 terminals=terminals,
+                keyring=keyring,
+                sessionmaker=make_sessionmaker(engine),
                 clocks=ServerClocks(settings.utc_offsets()),
+                known_servers=known_servers(settings),
             )
 
     app = FastAPI(
@@ -121,7 +185,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     install_error_handlers(app)
     app.include_router(health_router)
-    for router in (auth_router, account_router, market_router, trading_router):
+    routers = (
+        auth_router,
+        accounts_router,
+        servers_router,
+        account_router,
+        market_router,
+        trading_router,
+    )
+    for router in routers:
         app.include_router(
             router,
             prefix=API_PREFIX,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gateway.deps import RegistryDep, SettingsDep
+from gateway.deps import PoolDep, SettingsDep
 from gateway.health import service
 from gateway.health.schemas import HealthResponse
 
@@ -13,10 +13,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(request: Request, registry: RegistryDep, settings: SettingsDep) -> HealthResponse:
+async def health(request: Request, pool: PoolDep, settings: SettingsDep) -> HealthResponse:
     """Gateway and terminal status; no authentication."""
     return await service.health(
-        registry, request.state.verifier, settings.terminal_connect_timeout_s
+        request.state.terminals, pool, request.state.verifier, settings.terminal_connect_timeout_s
     )
 
 
@@ -25,10 +25,10 @@ async def health(request: Request, registry: RegistryDep, settings: SettingsDep)
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "No terminal connected to a broker"}},
 )
-async def ready(request: Request, registry: RegistryDep, settings: SettingsDep) -> JSONResponse:
+async def ready(request: Request, pool: PoolDep, settings: SettingsDep) -> JSONResponse:
     """Readiness for load balancers: 200 only when a terminal is connected to its broker."""
     result = await service.health(
-        registry, request.state.verifier, settings.terminal_connect_timeout_s
+        request.state.terminals, pool, request.state.verifier, settings.terminal_connect_timeout_s
     )
     status = 200 if result.mt5_connected else 503
     headers = {} if status == 200 else {"Retry-After": "5"}

@@ -16,6 +16,34 @@ class TerminalHealth(BaseModel):
     error: str | None = Field(default=None, description="Error code when not healthy")
 
 
+class PoolTerminal(BaseModel):
+    """The pool's view of one terminal."""
+
+    name: str
+    server: str | None = Field(description="Broker server of the account it holds")
+    login: int | None = Field(description="The account it holds (None: none known)")
+    busy: bool
+    healthy: bool = Field(description="In rotation (answers the pool's health checks)")
+    switches: int = Field(description="Account logins so far")
+    served: int = Field(description="Requests served so far")
+    queue_depth: int = Field(description="Queued requests it could serve without switching")
+    trade_allowed: bool | None = Field(description="Algo trading allowed after the last check")
+    last_error: str | None
+    only_server: str | None = Field(description="The one broker server it may log into")
+
+
+class PoolHealth(BaseModel):
+    """Which terminal holds which account, the queue and the switch count."""
+
+    terminals: list[PoolTerminal]
+    healthy: int
+    busy: int
+    queued: int
+    switches: int
+    served: int
+    rejected: int = Field(description="Requests refused with 503 (queue full or deadline)")
+
+
 class HealthResponse(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     mt5_available: bool = Field(description="At least one terminal server answers")
@@ -24,6 +52,7 @@ class HealthResponse(BaseModel):
     supabase_available: bool | None = Field(
         description="Whether the last JWKS fetch worked (None: not fetched yet)"
     )
-    account: int | None = Field(description="Login of the default terminal's account")
+    account: int | None = Field(description="Login of the first broker-connected terminal")
     timestamp: str = Field(description="Gateway UTC time, ISO-8601")
     terminals: list[TerminalHealth]
+    pool: PoolHealth

@@ -1,4 +1,7 @@
-"""/api/v1/symbols…, /market-data…, /ticks…, /server-time."""
+"""/api/v1/symbols…, /market-data…, /ticks…, /server-time.
+
+Market data is not account-specific: it comes from any terminal on the broker server of the
+caller's account (``?account_id=`` picks which of theirs), without switching accounts."""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from gateway.deps import ClocksDep, SymbolPath, TerminalDep
+from gateway.accounts.context import MarketDep
+from gateway.deps import ClocksDep, SymbolPath
 from gateway.market import service
 from gateway.market.schemas import (
     MarketDataResponse,
@@ -37,26 +41,26 @@ End = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); 
 
 
 @router.get("/symbols")
-async def symbols(terminal: TerminalDep, group: Group = None) -> SymbolsResponse:
+async def symbols(terminal: MarketDep, group: Group = None) -> SymbolsResponse:
     """Names of the symbols the broker offers, optionally filtered by an MT5 group pattern."""
     return await service.list_symbols(terminal, group)
 
 
 @router.get("/symbols/{symbol}")
-async def symbol(terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolPath) -> SymbolResponse:
+async def symbol(terminal: MarketDep, clocks: ClocksDep, symbol: SymbolPath) -> SymbolResponse:
     """A symbol's full trading specification: modes, volume limits, stop levels, quote."""
     return await service.symbol(terminal, clocks, symbol)
 
 
 @router.get("/symbols/{symbol}/tick")
-async def tick(terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolPath) -> TickResponse:
+async def tick(terminal: MarketDep, clocks: ClocksDep, symbol: SymbolPath) -> TickResponse:
     """The symbol's latest tick."""
     return await service.tick(terminal, clocks, symbol)
 
 
 @router.get("/market-data/{symbol}")
 async def market_data(
-    terminal: TerminalDep,
+    terminal: MarketDep,
     clocks: ClocksDep,
     symbol: SymbolPath,
     timeframe: TimeframeQuery = H1,
@@ -68,7 +72,7 @@ async def market_data(
 
 @router.get("/market-data/{symbol}/range")
 async def market_data_range(
-    terminal: TerminalDep,
+    terminal: MarketDep,
     clocks: ClocksDep,
     symbol: SymbolPath,
     timeframe: TimeframeQuery = H1,
@@ -81,7 +85,7 @@ async def market_data_range(
 
 @router.get("/ticks/{symbol}")
 async def ticks(
-    terminal: TerminalDep,
+    terminal: MarketDep,
     clocks: ClocksDep,
     symbol: SymbolPath,
     count: Annotated[int, Query(ge=1, le=100_000, description="Maximum number of ticks")] = 1000,
@@ -96,6 +100,6 @@ async def ticks(
 
 
 @router.get("/server-time")
-async def server_time(terminal: TerminalDep, clocks: ClocksDep) -> ServerTime:
+async def server_time(terminal: MarketDep, clocks: ClocksDep) -> ServerTime:
     """UTC now, the broker server's clock and the offset between them (and where it came from)."""
     return await service.server_time(terminal, clocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.main import create_app
+from gateway.store.crypto import generate_key
 from gateway.terminal.rpyc_client import RpycTerminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "terminal"))
 
 from helpers import (
     HS256_SECRET,
+    USER_ID,
     GatewayServer,
     JwksServer,
     claims,
@@ -65,8 +68,25 @@ def control(sim_server: TerminalServerProcess) -> Iterator[SimControl]:
         yield ctl
 
 
+TEST_KEYRING = generate_key("test1")
+
+
+def store_settings(**extra: Any) -> dict[str, Any]:
+    """A fresh SQLite store, an encryption key and the test user allowed on the configured
+    account (single-tenant mode), for Settings built by hand."""
+    folder = Path(tempfile.mkdtemp(prefix="mt5gw-gateway-"))
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{folder / 'gateway.db'}",
+        "mt5_encryption_keys": TEST_KEYRING,
+        "allowed_user_ids": [USER_ID],
+    }
+    values.update(extra)
+    return values
+
+
 def gateway_settings(jwks: JwksServer, terminals: str, **extra: Any) -> Settings:
     values: dict[str, Any] = {
+        **store_settings(),
         "environment": "production",
         "supabase_url": jwks.supabase_url,
         "supabase_jwt_secret": HS256_SECRET,
@@ -75,6 +95,7 @@ def gateway_settings(jwks: JwksServer, terminals: str, **extra: Any) -> Settings
         "terminal_timeout_s": 3.0,
         "terminal_connect_timeout_s": 2.0,
         "jwks_min_refresh_s": 0.0,
+        "pool_health_interval_s": 0.2,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import store_settings
 from helpers import GatewayServer, JwksServer, claims, new_es256, sign, sign_hs256
 from pydantic import ValidationError
 
@@ -79,6 +80,7 @@ def test_hs256_refused_without_a_secret(jwks: JwksServer, sim_server: object) ->
         environment="production",
         supabase_url=jwks.supabase_url,
         terminals="t=127.0.0.1:9",
+        **store_settings(),
     )
     with GatewayServer(create_app(settings)) as server:
         url = f"{server.url}/api/v1/me"
