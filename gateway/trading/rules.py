@@ -85,26 +85,26 @@ def _fail(rule: str, message: str, allowed: Any) -> TradeRuleViolation:
 def check_volume(spec: Spec, volume: float, *, round_to_step: bool) -> tuple[float, str | None]:
     """The volume to send and a note when it was rounded (only if the caller asked)."""
     allowed = {"min": spec.volume_min, "max": spec.volume_max, "step": spec.volume_step}
+    if volume < spec.volume_min - EPS:
+        raise _fail("volume_min", f"volume {volume:g} is below {spec.volume_min:g}", allowed)
+    if volume > spec.volume_max + EPS:
+        raise _fail("volume_max", f"volume {volume:g} is above {spec.volume_max:g}", allowed)
     step = spec.volume_step or spec.volume_min or 0.01
     steps = (volume - spec.volume_min) / step
     note = None
     if abs(steps - round(steps)) > 1e-6:
+        lower = round(spec.volume_min + math.floor(steps) * step, 8)
+        near = [v for v in (lower, round(lower + step, 8)) if v <= spec.volume_max + EPS]
         if not round_to_step:
-            lower = spec.volume_min + math.floor(steps) * step
-            near = [round(v, 8) for v in (lower, lower + step) if v >= spec.volume_min - EPS]
             raise _fail(
                 "volume_step",
                 f"volume {volume:g} is not a multiple of the step {step:g} above "
                 f"{spec.volume_min:g}; nearest allowed: {near} (or send round_volume=true)",
                 {**allowed, "nearest": near},
             )
-        rounded = round(spec.volume_min + round(steps) * step, 8)
+        rounded = min(near, key=lambda v: (abs(v - volume), v))
         note = f"volume rounded from {volume:g} to {rounded:g} (step {step:g}, as asked)"
         volume = rounded
-    if volume < spec.volume_min - EPS:
-        raise _fail("volume_min", f"volume {volume:g} is below {spec.volume_min:g}", allowed)
-    if volume > spec.volume_max + EPS:
-        raise _fail("volume_max", f"volume {volume:g} is above {spec.volume_max:g}", allowed)
     return round(volume, 8), note
 
 

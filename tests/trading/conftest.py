@@ -121,7 +121,7 @@ def gateway_and_accounts(
         mt5_encryption_keys=key,
         default_account_login=0,
         request_timeout_s=60.0,
-        pool_health_interval_s=30.0,
+        pool_health_interval_s=0.5,
     )
     with GatewayServer(create_app(settings)) as server:
         yield server, ids
