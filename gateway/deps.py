@@ -69,10 +69,16 @@ async def get_current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     """The verified caller; 401 (with WWW-Authenticate) for a missing or bad token."""
-    if credentials is None or not credentials.credentials:
-        raise AuthError("Not authenticated")
-    verifier: TokenVerifier = request.state.verifier
-    return await verifier.verify(credentials.credentials)
+    try:
+        if credentials is None or not credentials.credentials:
+            raise AuthError("Not authenticated")
+        verifier: TokenVerifier = request.state.verifier
+        return await verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.jwt_failure(exc.message)
+        raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -12,7 +12,7 @@ single-tenant account is configured and usable, one terminal logs into it at sta
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypedDict
 
@@ -34,10 +34,12 @@ from gateway.deps import get_current_user
 from gateway.errors import ERROR_RESPONSES, install_error_handlers
 from gateway.health.router import router as health_router
 from gateway.market.router import router as market_router
+from gateway.metrics import MeteredTerminal, Metrics, install_metrics
 from gateway.store.crypto import Keyring, KeyringError
 from gateway.terminal.embedded import EmbeddedSimulator
 from gateway.terminal.errors import TerminalError
 from gateway.terminal.pool import AccountKey, PoolError, TerminalPool
+from gateway.terminal.port import TerminalPort
 from gateway.terminal.rpyc_client import RpycTerminal
 from gateway.terminal.servertime import ServerClocks
 from gateway.trading.router import router as trading_router
@@ -54,7 +56,7 @@ class State(TypedDict):
     http: httpx.AsyncClient
     verifier: TokenVerifier
     pool: TerminalPool
-    terminals: list[RpycTerminal]
+    terminals: Sequence[TerminalPort]
     keyring: Keyring
     sessionmaker: async_sessionmaker[AsyncSession]
     clocks: ServerClocks
@@ -99,7 +101,7 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> list[Rpyc
     ]
 
 
-def make_pool(settings: Settings, terminals: list[RpycTerminal]) -> AccountPool:
+def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> AccountPool:
     return AccountPool(
         terminals,
         queue_limit=settings.pool_queue_limit,
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     logging.getLogger("gateway").setLevel(settings.log_level)
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
@@ -152,8 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upgrade_database(settings.database_url)
             engine = make_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
-            terminals = await open_terminals(settings, stack)
+            terminals = [MeteredTerminal(t, metrics) for t in await open_terminals(settings, stack)]
             pool = make_pool(settings, terminals)
+            metrics.watch_pool(pool)
             await pool.start()
             stack.push_async_callback(pool.close)
             await warm_default_account(settings, pool)
@@ -184,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
+    install_metrics(app, metrics)
     app.include_router(health_router)
     routers = (
         auth_router,
