@@ -44,6 +44,7 @@ class LogCapture(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
