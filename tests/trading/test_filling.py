@@ -4,7 +4,6 @@ a forced policy."""
 from __future__ import annotations
 
 import pytest
-
 from trading_support import Api, ok
 
 # symbol, volume, expected policy (execution mode / filling flags in the comment)

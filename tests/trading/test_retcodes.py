@@ -4,10 +4,10 @@ code once via ``fail_next_order_send``)."""
 from __future__ import annotations
 
 import pytest
-
-from gateway.trading import retcodes
 from sim_control import SimControl
 from trading_support import Api, ok
+
+from gateway.trading import retcodes
 
 ROWS = [rule for rule in retcodes.RULES if rule.retcode >= 10004]
 
