@@ -148,6 +148,24 @@ class MeteredTerminal:
         return timed
 
 
+def route_template(request: Request) -> str:
+    """The matched route's path with its parameters as ``{name}``; ``unmatched`` if none.
+
+    Included routers report their route relative to the router's prefix, so the prefix is
+    taken from the concrete path (it contains no parameters)."""
+    route = request.scope.get("route")
+    relative = getattr(route, "path", None)
+    if not isinstance(relative, str):
+        return "unmatched"
+    params = {k: str(v) for k, v in request.scope.get("path_params", {}).items()}
+    try:
+        concrete = relative.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return relative
+    path: str = request.scope["path"]
+    return path[: len(path) - len(concrete)] + relative if path.endswith(concrete) else relative
+
+
 def install_metrics(app: FastAPI, metrics: Metrics) -> None:
     """Count every request and serve ``/metrics``."""
     app.state.metrics = metrics
@@ -163,8 +181,7 @@ def install_metrics(app: FastAPI, metrics: Metrics) -> None:
             status = response.status_code
             return response
         finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(request)
             metrics.requests.labels(request.method, template, str(status)).inc()
             metrics.latency.labels(request.method, template).observe(time.perf_counter() - started)
 
