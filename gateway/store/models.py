@@ -181,7 +181,7 @@ class TradeRequest(Timestamps, Base):
 
     request_id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(String(255), index=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("mt5_accounts.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)  # may be "default"
     client_id: Mapped[str] = mapped_column(String(32), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request: Mapped[dict[str, Any]] = mapped_column(JsonType)

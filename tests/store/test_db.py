@@ -61,7 +61,7 @@ async def test_migrations_from_empty_to_head_and_back(databases: Any) -> None:
             assert await conn.run_sync(_table_names) >= TABLES
             assert await conn.run_sync(_schema_drift) == []  # migrations == models
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-            assert version == "0002"
+            assert version == "0004"
         await downgrade_database(url)
         async with engine.connect() as conn:
             assert await conn.run_sync(_table_names) & TABLES == set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.db import session_scope
@@ -48,10 +48,16 @@ async def test_trade_request_lifecycle(sessionmaker: Maker, keyring: Keyring) ->
         assert done.state is TradeState.DONE
 
 
-async def test_trade_request_needs_a_real_account(sessionmaker: Maker) -> None:
-    with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
-        async with session_scope(sessionmaker) as s:
-            s.add(TradeRequest(user_id="u1", account_id="missing", client_id="gwx", request={}))
+async def test_trade_request_may_name_the_configured_account(sessionmaker: Maker) -> None:
+    # Migration 0004: the single-tenant account ("default") has no mt5_accounts row.
+    async with session_scope(sessionmaker) as s:
+        s.add(TradeRequest(user_id="u1", account_id="default", client_id="gwx", request={}))
+    async with session_scope(sessionmaker) as s:
+        assert (await s.get(TradeRequest, (await _only_request_id(s)))) is not None
+
+
+async def _only_request_id(session: AsyncSession) -> str:
+    return (await session.scalars(select(TradeRequest.request_id))).one()
 
 
 def test_strip_secrets_masks_at_any_depth() -> None:

@@ -27,6 +27,7 @@ from sim_control import SimControl  # noqa: E402
 from trading_support import FROZEN_MS, Accounts, Api  # noqa: E402
 
 TRADER, INVESTOR, RISKY = "trader-1", "investor-1", "risky-1"
+SINGLE = "single-1"  # no stored account: uses the configured one
 RISK_LIMITS = {
     "max_volume_per_order": 1.0,
     "max_open_positions": 2,
@@ -119,7 +120,9 @@ def gateway_and_accounts(
         jwks_min_refresh_s=0.0,
         database_url=url,
         mt5_encryption_keys=key,
-        default_account_login=0,
+        default_account_login=10001,  # the configured single-tenant account ("default")
+        default_account_password="demo-10001",
+        allowed_user_ids=[SINGLE],
         request_timeout_s=60.0,
         pool_health_interval_s=0.5,
     )

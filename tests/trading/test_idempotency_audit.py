@@ -107,3 +107,14 @@ def test_reconciliation_finds_an_order_by_client_id_or_proves_it_absent(
     assert isinstance(found, dict)
     assert found["order"] == body["order"] and found["deal"] == body["deal"]
     assert asyncio.run(look("gw0000000000")) is None
+
+
+def test_configured_single_tenant_account_trades_and_keeps_a_ledger(
+    api_for: Callable[..., Api],
+) -> None:
+    single = api_for("single-1", None)
+    body = ok(single.trade("EURUSD", "buy", 0.1))
+    state = ok(single.get(f"/trades/requests/{body['request_id']}"))
+    assert state["account_id"] == "default" and state["state"] == "done"
+    (position,) = single.positions()
+    assert position["ticket"] == body["ticket"]
