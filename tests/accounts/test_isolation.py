@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
-from conftest import LogCapture, UserClient
+from accounts_support import LogCapture, UserClient
 from sqlalchemy import select
 
 from gateway.db import Base, make_engine

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from conftest import UserClient
+from accounts_support import UserClient
 
 DEMO = {"login": 10001, "password": "demo-10001", "server": "Sim-Demo"}
 EUR = {"login": 10002, "password": "demo-10002", "server": "Sim-Demo"}

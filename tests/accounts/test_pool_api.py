@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ALICE, BOB, JwksServer, settings_for
-from helpers import GatewayServer, claims, sign
+from accounts_support import ALICE, BOB, settings_for
+from helpers import GatewayServer, JwksServer, claims, sign
 from server_process import TerminalServerProcess
 from sim_control import SimControl
 

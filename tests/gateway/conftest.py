@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,27 +13,25 @@ import pytest
 
 from gateway.config import Settings
 from gateway.main import create_app
-from gateway.store.crypto import generate_key
 from gateway.terminal.rpyc_client import RpycTerminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "terminal"))
 
 from helpers import (
+    FROZEN_MS,
     HS256_SECRET,
-    USER_ID,
     GatewayServer,
     JwksServer,
     claims,
+    login_default,
     new_es256,
     new_rs256,
     sign,
+    store_settings,
 )
 from server_process import TerminalServerProcess, start_terminal_server
 from sim_control import SimControl
-
-# Tuesday 2025-11-25 12:00:00 UTC: every forex market is open, so bars and ticks exist.
-FROZEN_MS = 1_764_072_000_000
 
 
 @pytest.fixture(scope="session")
@@ -50,38 +47,10 @@ def sim_server() -> Iterator[TerminalServerProcess]:
         yield server
 
 
-def login_default(host: str, port: int) -> None:
-    async def run() -> None:
-        terminal = RpycTerminal("setup", host, port, timeout_s=30)
-        try:
-            await terminal.call("initialize")
-            await terminal.login(10001, "demo-10001", "Sim-Demo", 60_000)
-        finally:
-            await terminal.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(scope="session")
 def control(sim_server: TerminalServerProcess) -> Iterator[SimControl]:
     with SimControl(sim_server.host, sim_server.port) as ctl:
         yield ctl
-
-
-TEST_KEYRING = generate_key("test1")
-
-
-def store_settings(**extra: Any) -> dict[str, Any]:
-    """A fresh SQLite store, an encryption key and the test user allowed on the configured
-    account (single-tenant mode), for Settings built by hand."""
-    folder = Path(tempfile.mkdtemp(prefix="mt5gw-gateway-"))
-    values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{folder / 'gateway.db'}",
-        "mt5_encryption_keys": TEST_KEYRING,
-        "allowed_user_ids": [USER_ID],
-    }
-    values.update(extra)
-    return values
 
 
 def gateway_settings(jwks: JwksServer, terminals: str, **extra: Any) -> Settings:

@@ -6,12 +6,15 @@ RPyC and the simulator terminal server are the real ones.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -21,6 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from gateway.store.crypto import generate_key
+from gateway.terminal.rpyc_client import RpycTerminal
+
+# Tuesday 2025-11-25 12:00:00 UTC: every forex market is open, so bars and ticks exist.
+FROZEN_MS = 1_764_072_000_000
 HS256_SECRET = "test-hs256-secret-" + "x" * 40
 USER_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -158,3 +166,31 @@ class GatewayServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+def login_default(host: str, port: int) -> None:
+    async def run() -> None:
+        terminal = RpycTerminal("setup", host, port, timeout_s=30)
+        try:
+            await terminal.call("initialize")
+            await terminal.login(10001, "demo-10001", "Sim-Demo", 60_000)
+        finally:
+            await terminal.close()
+
+    asyncio.run(run())
+
+
+TEST_KEYRING = generate_key("test1")
+
+
+def store_settings(**extra: Any) -> dict[str, Any]:
+    """A fresh SQLite store, an encryption key and the test user allowed on the configured
+    account (single-tenant mode), for Settings built by hand."""
+    folder = Path(tempfile.mkdtemp(prefix="mt5gw-gateway-"))
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{folder / 'gateway.db'}",
+        "mt5_encryption_keys": TEST_KEYRING,
+        "allowed_user_ids": [USER_ID],
+    }
+    values.update(extra)
+    return values

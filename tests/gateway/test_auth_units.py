@@ -7,8 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import store_settings
-from helpers import GatewayServer, JwksServer, claims, new_es256, sign, sign_hs256
+from helpers import GatewayServer, JwksServer, claims, new_es256, sign, sign_hs256, store_settings
 from pydantic import ValidationError
 
 from gateway.auth.devkeys import load_dev_keys, with_dev_secrets

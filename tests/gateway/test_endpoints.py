@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from conftest import FROZEN_MS
+from helpers import FROZEN_MS
 
 OFFSET = 7200  # Sim-Demo, configured in conftest
 SEED_ACCOUNT = {

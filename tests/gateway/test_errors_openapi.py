@@ -11,8 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FROZEN_MS, login_default, store_settings
-from helpers import GatewayServer, JwksServer, claims, sign
+from helpers import (
+    FROZEN_MS,
+    GatewayServer,
+    JwksServer,
+    claims,
+    login_default,
+    sign,
+    store_settings,
+)
 
 from gateway.config import Settings
 from gateway.main import create_app
