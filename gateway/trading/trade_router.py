@@ -12,6 +12,7 @@ from gateway.accounts.context import AccountDep
 from gateway.deps import CurrentUser, SessionDep
 from gateway.errors import NotFound
 from gateway.store import trades
+from gateway.trading import manage as m
 from gateway.trading import prepare as p
 from gateway.trading import retcodes
 from gateway.trading.deps import BasisDep, DeskDep, IdempotencyKey
@@ -81,7 +82,7 @@ async def _modify_position(
     ticket: int, body: PositionStopsBody, desk: DeskDep, ctx: AccountDep, key: str | None
 ) -> Any:
     async def work() -> Answer:
-        prepared = await p.prepare_position_stops(ctx.terminal, ctx.account, ticket, body)
+        prepared = await m.prepare_position_stops(ctx.terminal, ctx.account, ticket, body)
         return await desk.send(prepared, "", key)
 
     payload = _payload(ctx.account.id, body, ticket=ticket)
@@ -124,7 +125,7 @@ async def close_position(
     """Close a position, or part of it (seed answer: success, ticket, volume, price)."""
 
     async def work() -> Answer:
-        prepared = await p.prepare_close(ctx.terminal, ctx.account, ticket, volume, deviation)
+        prepared = await m.prepare_close(ctx.terminal, ctx.account, ticket, volume, deviation)
         return await desk.send(prepared, "", key)
 
     payload = _payload(ctx.account.id, ticket=ticket, volume=volume, deviation=deviation)
@@ -138,7 +139,7 @@ async def close_by(
     """Close a position by an opposite one (hedging accounts)."""
 
     async def work() -> Answer:
-        prepared = await p.prepare_close_by(ctx.terminal, ctx.account, ticket, body.opposite)
+        prepared = await m.prepare_close_by(ctx.terminal, ctx.account, ticket, body.opposite)
         return await desk.send(prepared, body.comment, key)
 
     payload = _payload(ctx.account.id, body, ticket=ticket)
@@ -156,7 +157,7 @@ async def close_all(
         rows = await ctx.terminal.positions_get(symbol=body.symbol)
         results = []
         for row in rows:
-            prepared = await p.prepare_close(
+            prepared = await m.prepare_close(
                 ctx.terminal, ctx.account, row["ticket"], None, body.deviation, pos=row
             )
             _, result, _ = await desk.send(prepared, body.comment, key, owns_key=False)
@@ -183,7 +184,7 @@ async def modify_order(
     """Change a pending order's price, stop-limit price, SL/TP or expiration."""
 
     async def work() -> Answer:
-        prepared = await p.prepare_order_modify(ctx.terminal, ctx.account, ticket, body, basis)
+        prepared = await m.prepare_order_modify(ctx.terminal, ctx.account, ticket, body, basis)
         return await desk.send(prepared, "", key)
 
     payload = _payload(ctx.account.id, body, ticket=ticket)
@@ -197,7 +198,7 @@ async def cancel_order(
     """Cancel a pending order."""
 
     async def work() -> Answer:
-        prepared = await p.prepare_cancel(ctx.terminal, ctx.account, ticket)
+        prepared = await m.prepare_cancel(ctx.terminal, ctx.account, ticket)
         return await desk.send(prepared, "", key)
 
     payload = _payload(ctx.account.id, ticket=ticket)
