@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.db import session_scope
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, from_terminal_error
 from gateway.store import audit, idempotency, trades
 from gateway.store.idempotency import Outcome
 from gateway.store.models import IdempotencyKey, TradeRequest, TradeState
@@ -61,6 +61,7 @@ class Desk:
     sessions: async_sessionmaker[AsyncSession]
     reopen: Reopen
     ip: str | None = None
+    sends: int = 0  # MT5 requests sent during this call
 
     def _scope(self) -> AbstractAsyncContextManager[AsyncSession]:
         return session_scope(self.sessions)
@@ -80,17 +81,21 @@ class Desk:
             return claim
         try:
             answer = await work()
-        except (GatewayError, TerminalError) as exc:  # refused before anything was sent
-            await self._release(claim)
+        except (GatewayError, TerminalError) as exc:
+            if self.sends:  # something reached the terminal first: the error is the answer
+                error = exc if isinstance(exc, GatewayError) else from_terminal_error(exc)
+                await self._complete(claim, error.status, error.body())
+            else:  # refused before anything was sent: the key is free again
+                await self._release(claim)
             await self._audit(action, payload, {"refused": type(exc).__name__, **_why(exc)}, None)
             raise
         except BaseException:
-            await self._release(claim)
+            if not self.sends:
+                await self._release(claim)
             raise
         status, body, final = answer
-        if claim is not None and final:
-            async with self._scope() as session:
-                await idempotency.complete(session, claim, status_code=status, body=body)
+        if final:
+            await self._complete(claim, status, body)
         retcode = body.get("retcode") if isinstance(body.get("retcode"), int) else None
         await self._audit(action, payload, {"status": status, **body}, retcode)
         return answer
@@ -102,6 +107,7 @@ class Desk:
 
         ``owns_key``: this send's answer is the call's answer, so a background reconciliation
         completes the idempotency key with it (not so for one close of close-all)."""
+        self.sends += 1
         client_id = trades.new_client_id()
         prepared.request["comment"] = mt5_comment(client_id, user_comment)
         async with self._scope() as session:
@@ -152,6 +158,11 @@ class Desk:
             "reconciled); retry later with the same key",
             extra={"request_ids": pending},
         )
+
+    async def _complete(self, claim: IdempotencyKey | None, status: int, body: Any) -> None:
+        if claim is not None:
+            async with self._scope() as session:
+                await idempotency.complete(session, claim, status_code=status, body=body)
 
     async def _release(self, claim: IdempotencyKey | None) -> None:
         if claim is not None:

@@ -29,7 +29,6 @@ from gateway.trading.trade_schemas import (
 DEAL, PENDING, SLTP, MODIFY, REMOVE, CLOSE_BY = 1, 5, 6, 7, 8, 10
 ORDER_CODES = {name: code for code, name in e.ORDER_TYPES.items()}
 TIME_CODES = {name: code for code, name in e.ORDER_TIMES.items()}
-DAY_S = 86400
 
 
 @dataclass

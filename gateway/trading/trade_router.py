@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from gateway.accounts.context import AccountDep
 from gateway.deps import CurrentUser, SessionDep
-from gateway.errors import NotFound
+from gateway.errors import GatewayError, NotFound
 from gateway.store import trades
 from gateway.trading import manage as m
 from gateway.trading import prepare as p
@@ -157,9 +157,13 @@ async def close_all(
         rows = await ctx.terminal.positions_get(symbol=body.symbol)
         results = []
         for row in rows:
-            prepared = await m.prepare_close(
-                ctx.terminal, ctx.account, row["ticket"], None, body.deviation, pos=row
-            )
+            try:
+                prepared = await m.prepare_close(
+                    ctx.terminal, ctx.account, row["ticket"], None, body.deviation, pos=row
+                )
+            except GatewayError as exc:  # e.g. this symbol is disabled: report, go on
+                results.append({"success": False, "ticket": row["ticket"], **exc.body()})
+                continue
             _, result, _ = await desk.send(prepared, body.comment, key, owns_key=False)
             results.append(result)
         closed = sum(1 for r in results if r["success"])

@@ -157,7 +157,9 @@ class TradeResult(BaseModel):
 class CloseAllResult(BaseModel):
     success: bool
     closed: int
-    results: list[TradeResult]
+    results: list[dict[str, Any]] = Field(
+        description="A TradeResult per position, or the refusal of one that was not sent"
+    )
 
 
 class CheckResult(BaseModel):
