@@ -29,7 +29,7 @@ def _r(
 # broker/terminal trouble (502/503). Unknown codes fall back to 502 MT5_REJECTED.
 RULES: tuple[RetcodeRule, ...] = (
     _r(0, "done", 200, "OK", False, "order_check passed"),
-    _r(10008, "placed", 201, "OK", False, "order placed"),
+    _r(10008, "placed", 200, "OK", False, "order placed (201 when it placed a pending order)"),
     _r(10009, "done", 200, "OK", False, "request completed (201 when it placed an order)"),
     _r(10010, "done_partial", 200, "PARTIAL", False, "only part of the request was completed"),
     _r(10004, "requote", 409, "REQUOTE", True, "requote: price moved beyond deviation"),
