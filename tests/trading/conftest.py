@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "terminal"))
 from helpers import HS256_SECRET, GatewayServer, JwksServer, claims, new_es256, sign  # noqa: E402
 from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
 from sim_control import SimControl  # noqa: E402
-from trading_support import FROZEN_MS, Accounts, Api  # noqa: E402
+from trading_support import FROZEN_MS, TERMINAL_TIMEOUT_S, Accounts, Api  # noqa: E402
 
 TRADER, INVESTOR, RISKY = "trader-1", "investor-1", "risky-1"
 SINGLE = "single-1"  # no stored account: uses the configured one
@@ -34,7 +34,6 @@ RISK_LIMITS = {
     "allowed_symbols": ["EURUSD", "GBPUSD", "USDJPY"],
     "max_daily_loss": 50.0,
 }
-TERMINAL_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="session")

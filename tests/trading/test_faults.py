@@ -7,9 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import TERMINAL_TIMEOUT_S
 from sim_control import SimControl
-from trading_support import Api, ok
+from trading_support import TERMINAL_TIMEOUT_S, Api, ok
 
 
 def executed(api: Api, client_id: str) -> list[dict]:  # type: ignore[type-arg]

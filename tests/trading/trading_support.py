@@ -11,6 +11,7 @@ import httpx
 # Tuesday 2025-11-25 12:00:00 UTC (14:00 server time): every market of the catalog is open.
 FROZEN_MS = 1_764_072_000_000
 SATURDAY_MS = FROZEN_MS + 4 * 86_400_000  # Saturday noon: forex closed, BTCUSD trades
+TERMINAL_TIMEOUT_S = 2.0  # the gateway's terminal timeout in these tests (faults wait past it)
 
 
 @dataclass(frozen=True)
