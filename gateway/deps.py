@@ -37,17 +37,17 @@ bearer = HTTPBearer(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.state.settings
     return settings
 
 
-def get_pool(request: Request) -> TerminalPool:
+async def get_pool(request: Request) -> TerminalPool:
     pool: TerminalPool = request.state.pool
     return pool
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     keyring: Keyring = request.state.keyring
     return keyring
 
@@ -59,7 +59,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_clocks(request: Request) -> ServerClocks:
+async def get_clocks(request: Request) -> ServerClocks:
     clocks: ServerClocks = request.state.clocks
     return clocks
 

@@ -22,6 +22,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.account.router import router as account_router
+from gateway.accounts.cache import AccountCache, install_forgetting
+from gateway.accounts.context import ResolvedAccount
 from gateway.accounts.router import router as accounts_router
 from gateway.accounts.router import servers_router
 from gateway.accounts.verify import AccountPool
@@ -59,6 +61,7 @@ class State(TypedDict):
     terminals: Sequence[TerminalPort]
     keyring: Keyring
     sessionmaker: async_sessionmaker[AsyncSession]
+    account_cache: AccountCache[ResolvedAccount]
     clocks: ServerClocks
     known_servers: tuple[str, ...]
 
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await pool.start()
             stack.push_async_callback(pool.close)
             await warm_default_account(settings, pool)
+            account_cache: AccountCache[ResolvedAccount] = AccountCache()
             yield State(
                 settings=settings,
                 http=http,
@@ -169,7 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 pool=pool,
                 terminals=terminals,
                 keyring=keyring,
-                sessionmaker=make_sessionmaker(engine),
+                sessionmaker=install_forgetting(make_sessionmaker(engine), account_cache),
+                account_cache=account_cache,
                 clocks=ServerClocks(settings.utc_offsets()),
                 known_servers=known_servers(settings),
             )

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.terminal.pool import TerminalPool
 
-NextApp = Callable[[Request], Awaitable[Response]]
 MT5_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _FUNCTION = re.compile(r"^[a-z_]{1,40}$")
 _REASONS = {
@@ -148,42 +148,61 @@ class MeteredTerminal:
         return timed
 
 
-def route_template(request: Request) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's path with its parameters as ``{name}``; ``unmatched`` if none.
 
     Included routers report their route relative to the router's prefix, so the prefix is
     taken from the concrete path (it contains no parameters)."""
-    route = request.scope.get("route")
+    route = scope.get("route")
     relative = getattr(route, "path", None)
     if not isinstance(relative, str):
         return "unmatched"
-    params = {k: str(v) for k, v in request.scope.get("path_params", {}).items()}
+    params = {k: str(v) for k, v in scope.get("path_params", {}).items()}
     try:
         concrete = relative.format(**params)
     except (KeyError, IndexError, ValueError):
         return relative
-    path: str = request.scope["path"]
+    path: str = scope["path"]
     return path[: len(path) - len(concrete)] + relative if path.endswith(concrete) else relative
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request (plain ASGI: no per-request task or body copy).
+
+    The router records the matched route in the shared ``scope``, so the template is read
+    after the app has run."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            template = route_template(scope)
+            method = scope["method"]
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
 
 
 def install_metrics(app: FastAPI, metrics: Metrics) -> None:
     """Count every request and serve ``/metrics``."""
     app.state.metrics = metrics
 
-    @app.middleware("http")
-    async def count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            template = route_template(request)
-            metrics.requests.labels(request.method, template, str(status)).inc()
-            metrics.latency.labels(request.method, template).observe(time.perf_counter() - started)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)
     async def serve() -> Response:

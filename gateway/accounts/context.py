@@ -35,6 +35,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.accounts.cache import AccountCache
 from gateway.auth.schemas import User
 from gateway.config import Settings
 from gateway.db import session_scope
@@ -216,18 +217,27 @@ async def record_login(
         if row.status == AccountStatus.CONNECTED and fresh:
             return
     async with session_scope(sessionmaker_of(request)) as session:
+        # A fresh copy: the resolved row may be shared by concurrent requests (AccountCache).
+        current = await session.get(Mt5Account, row.id)
+        if current is None:
+            return
         if error is None:
-            await store.record_status(session, row, AccountStatus.CONNECTED, seen_at=now)
+            await store.record_status(session, current, AccountStatus.CONNECTED, seen_at=now)
         else:
             message = f"({error.code}) {error.mt5_message}"
-            await store.record_status(session, row, AccountStatus.ERROR, error=message)
+            await store.record_status(session, current, AccountStatus.ERROR, error=message)
 
 
 async def _resolve(
     request: Request, user: User, keyring: Keyring, settings: Settings, account_id: str | None
 ) -> ResolvedAccount:
-    async with session_scope(sessionmaker_of(request)) as session:
-        return await resolve_account(session, keyring, settings, user, account_id)
+    cache: AccountCache[ResolvedAccount] = request.state.account_cache
+    resolved = cache.get(user.id, account_id)
+    if resolved is None:
+        async with session_scope(sessionmaker_of(request)) as session:
+            resolved = await resolve_account(session, keyring, settings, user, account_id)
+        cache.put(user.id, account_id, resolved)
+    return resolved
 
 
 async def get_account_context(

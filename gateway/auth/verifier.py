@@ -9,6 +9,10 @@ project's anon and service_role keys, which are valid HS256 JWTs without ``sub``
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,6 +34,10 @@ from gateway.errors import AuthError
 
 ASYMMETRIC = ("ES256", "RS256")
 REQUIRED_CLAIMS = ["exp", "sub", "aud", "iss"]
+# A verified token is remembered briefly, so a client polling with one token pays the signature
+# check about once a minute. The bound keeps a rotated-out key's tokens from living on for long.
+VERIFIED_TTL_S = 60.0
+VERIFIED_MAX = 4096
 
 
 class TokenVerifier:
@@ -42,6 +50,7 @@ class TokenVerifier:
         hs256_secret: str | None = None,
         leeway_s: float = 0.0,
         admin_ids: frozenset[str] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -49,11 +58,26 @@ class TokenVerifier:
         self._secret = hs256_secret
         self._leeway_s = leeway_s
         self._admin_ids = admin_ids
+        self._clock = clock
+        self._verified: OrderedDict[bytes, tuple[float, User]] = OrderedDict()
 
     async def verify(self, token: str) -> User:
+        digest = hashlib.sha256(token.encode()).digest()
+        now = self._clock()
+        cached = self._verified.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         key, algorithm = await self._key_for(token)
         claims = self._decode(token, key, algorithm)
-        return self._user(claims)
+        user = self._user(claims)
+        self._remember(digest, min(float(claims["exp"]), now + VERIFIED_TTL_S), user)
+        return user
+
+    def _remember(self, digest: bytes, until: float, user: User) -> None:
+        self._verified[digest] = (until, user)
+        self._verified.move_to_end(digest)
+        while len(self._verified) > VERIFIED_MAX:
+            self._verified.popitem(last=False)
 
     async def _key_for(self, token: str) -> tuple[Any, str]:
         try:

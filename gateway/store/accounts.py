@@ -32,6 +32,15 @@ class Keep(enum.Enum):
     KEEP = "keep"
 
 
+# Users whose accounts a session changed, for caches to forget once it commits
+# (gateway.accounts.cache). Every writer below marks the session with ``_changed``.
+CHANGED_USERS = "changed_users"
+
+
+def _changed(session: AsyncSession, user_id: str) -> None:
+    session.info.setdefault(CHANGED_USERS, set()).add(user_id)
+
+
 KEEP = Keep.KEEP
 
 
@@ -105,6 +114,7 @@ async def save(
     )
     _store_password(keyring, account, password)
     session.add(account)
+    _changed(session, user_id)
     await session.flush()
     return account
 
@@ -122,6 +132,7 @@ async def update(
 ) -> Mt5Account:
     """Change what the user may change; ``is_default=False`` on the default is ignored."""
     session.add(account)  # an account loaded by an earlier session is attached again
+    _changed(session, account.user_id)
     if not isinstance(label, Keep):
         account.label = label
     if not isinstance(risk_limits, Keep):
@@ -139,6 +150,7 @@ async def update(
 async def soft_delete(session: AsyncSession, account: Mt5Account) -> None:
     """Hide the account for good; promote another default; unset it as anyone's current."""
     session.add(account)
+    _changed(session, account.user_id)
     was_default = account.is_default
     account.deleted_at = utcnow()
     account.is_default = False
@@ -158,6 +170,7 @@ async def soft_delete(session: AsyncSession, account: Mt5Account) -> None:
 async def set_default(session: AsyncSession, account: Mt5Account) -> None:
     """Make ``account`` the user's only default."""
     session.add(account)
+    _changed(session, account.user_id)
     await _clear_default(session, account.user_id, keep_id=account.id)
     account.is_default = True
     await session.flush()
@@ -165,6 +178,7 @@ async def set_default(session: AsyncSession, account: Mt5Account) -> None:
 
 async def set_current(session: AsyncSession, account: Mt5Account) -> None:
     """Remember ``account`` as its owner's current account."""
+    _changed(session, account.user_id)
     state = await session.get(UserState, account.user_id)
     if state is None:
         session.add(UserState(user_id=account.user_id, current_account_id=account.id))
@@ -194,6 +208,7 @@ async def record_status(
 ) -> None:
     """What the terminal last said about the account (``last_seen_at`` kept if not given)."""
     session.add(account)
+    _changed(session, account.user_id)
     account.status = status
     account.last_error = error
     if seen_at is not None:
@@ -221,6 +236,7 @@ async def reencrypt_all(session: AsyncSession, keyring: Keyring, *, batch_size: 
     rows = list((await session.scalars(stmt)).all())
     for account in rows:
         _store_password(keyring, account, decrypt_password(keyring, account))
+        _changed(session, account.user_id)
     await session.flush()
     return len(rows)
 

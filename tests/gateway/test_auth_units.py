@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from gateway.auth.devkeys import load_dev_keys, with_dev_secrets
 from gateway.auth.jwks import JwksCache
+from gateway.auth.verifier import TokenVerifier
 from gateway.config import Settings, parse_offsets, parse_terminals
 from gateway.errors import AuthError, AuthUnavailable
 from gateway.main import create_app
@@ -180,3 +182,21 @@ def test_rotated_key_unknown_until_published(jwks: JwksServer) -> None:
                 jwks.keys.remove(key)
 
     asyncio.run(run())
+
+
+def test_verified_tokens_are_remembered_for_a_minute_at_most() -> None:
+    issuer = "https://example.supabase.co/auth/v1"
+    clock = FakeClock()
+    clock.now = time.time()
+    verifier = TokenVerifier(
+        issuer=issuer, audience="authenticated", jwks=None, hs256_secret="a" * 40, clock=clock
+    )
+    token = sign_hs256(claims(issuer), "a" * 40)
+    user = asyncio.run(verifier.verify(token))
+    verifier._secret = "b" * 40  # the project rotates its secret: the old token's key is gone
+    assert asyncio.run(verifier.verify(token)) == user  # remembered, no signature check
+    clock.now += 61
+    with pytest.raises(AuthError):
+        asyncio.run(verifier.verify(token))
+    with pytest.raises(AuthError):  # refusals are never remembered as successes
+        asyncio.run(verifier.verify(token))
