@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from gateway.accounts.context import MarketDep
 from gateway.deps import ClocksDep, SymbolPath
@@ -41,9 +41,14 @@ End = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); 
 
 
 @router.get("/symbols")
-async def symbols(terminal: MarketDep, group: Group = None) -> SymbolsResponse:
+async def symbols(
+    terminal: MarketDep,
+    clocks: ClocksDep,
+    group: Group = None,
+    details: Annotated[bool, Query(description="Also return every full specification")] = False,
+) -> SymbolsResponse:
     """Names of the symbols the broker offers, optionally filtered by an MT5 group pattern."""
-    return await service.list_symbols(terminal, group)
+    return await service.list_symbols(terminal, clocks, group, details)
 
 
 @router.get("/symbols/{symbol}")
@@ -58,19 +63,19 @@ async def tick(terminal: MarketDep, clocks: ClocksDep, symbol: SymbolPath) -> Ti
     return await service.tick(terminal, clocks, symbol)
 
 
-@router.get("/market-data/{symbol}")
+@router.get("/market-data/{symbol}", response_model=MarketDataResponse)
 async def market_data(
     terminal: MarketDep,
     clocks: ClocksDep,
     symbol: SymbolPath,
     timeframe: TimeframeQuery = H1,
     bars: Annotated[int, Query(ge=1, le=10_000, description="Number of bars")] = 100,
-) -> MarketDataResponse:
+) -> Response:
     """The latest bars (OHLCV), oldest first; the newest bar may still be forming."""
     return await service.bars(terminal, clocks, symbol, timeframe.value, bars)
 
 
-@router.get("/market-data/{symbol}/range")
+@router.get("/market-data/{symbol}/range", response_model=RangeResponse)
 async def market_data_range(
     terminal: MarketDep,
     clocks: ClocksDep,
@@ -78,12 +83,12 @@ async def market_data_range(
     timeframe: TimeframeQuery = H1,
     start_date: Start = None,
     end_date: End = None,
-) -> RangeResponse:
+) -> Response:
     """Bars opened between start_date and end_date (default: the 100 bars before end_date)."""
     return await service.bars_range(terminal, clocks, symbol, timeframe.value, start_date, end_date)
 
 
-@router.get("/ticks/{symbol}")
+@router.get("/ticks/{symbol}", response_model=TicksResponse)
 async def ticks(
     terminal: MarketDep,
     clocks: ClocksDep,
@@ -92,7 +97,7 @@ async def ticks(
     start_date: Start = None,
     end_date: End = None,
     flags: Annotated[Literal["all", "info", "trade"], Query()] = "all",
-) -> TicksResponse:
+) -> Response:
     """Ticks from start_date (to end_date), or the latest `count` ticks without start_date."""
     return await service.ticks(
         terminal, clocks, symbol, count=count, start=start_date, end=end_date, flags=flags

@@ -65,6 +65,9 @@ class SymbolSpec(BaseModel):
 class SymbolsResponse(BaseModel):
     symbols: list[str]
     count: int
+    specs: list[SymbolSpec] | None = Field(
+        default=None, description="Full specifications, in the order of `symbols` (details=true)"
+    )
 
 
 class SymbolResponse(SymbolSpec, TimeBasisFields):

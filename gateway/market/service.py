@@ -18,16 +18,13 @@ import numpy as np
 from gateway import mt5enums as e
 from gateway.errors import NoData, SymbolNotFound, TerminalUnavailable, ValidationFailed
 from gateway.market.schemas import (
-    MarketDataResponse,
-    RangeResponse,
     ServerTime,
     SymbolResponse,
     SymbolSpec,
     SymbolsResponse,
     TickResponse,
-    TicksResponse,
 )
-from gateway.schemas import basis_fields
+from gateway.schemas import PrebuiltJSON, basis_fields
 from gateway.terminal.errors import MT5Error
 from gateway.terminal.port import Record, TerminalPort
 from gateway.terminal.servertime import ServerClocks, TimeBasis
@@ -126,10 +123,18 @@ def spec_out(s: Record, basis: TimeBasis) -> SymbolSpec:
     )
 
 
-async def list_symbols(terminal: TerminalPort, group: str | None) -> SymbolsResponse:
+async def list_symbols(
+    terminal: TerminalPort, clocks: ServerClocks, group: str | None, details: bool
+) -> SymbolsResponse:
+    """Symbol names (the seed contract); with ``details`` also every full specification,
+    from the same single ``symbols_get`` round trip."""
     rows = await terminal.symbols_get(group)
     names = [str(r["name"]) for r in rows]
-    return SymbolsResponse(symbols=names, count=len(names))
+    if not details:
+        return SymbolsResponse(symbols=names, count=len(names))
+    basis = await clocks.basis(terminal)
+    specs = [spec_out(r, basis) for r in rows]
+    return SymbolsResponse(symbols=names, count=len(names), specs=specs)
 
 
 async def symbol(terminal: TerminalPort, clocks: ServerClocks, name: str) -> SymbolResponse:
@@ -175,7 +180,7 @@ def bars_out(rates: np.ndarray, basis: TimeBasis) -> list[dict[str, Any]]:
 
 async def bars(
     terminal: TerminalPort, clocks: ServerClocks, symbol: str, timeframe: str, count: int
-) -> MarketDataResponse:
+) -> PrebuiltJSON:
     """The latest ``count`` bars, oldest first (the newest one may still be forming)."""
     tf = e.TIMEFRAMES[timeframe]
     rates = await _symbol_call(
@@ -185,7 +190,7 @@ async def bars(
         raise await _no_data(terminal, symbol)
     basis = await clocks.basis(terminal)
     data = bars_out(rates, basis)
-    return MarketDataResponse.model_validate(
+    return PrebuiltJSON(
         {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
         | basis_fields(basis)
     )
@@ -204,7 +209,7 @@ async def bars_range(
     timeframe: str,
     start: str | None,
     end: str | None,
-) -> RangeResponse:
+) -> PrebuiltJSON:
     """Bars whose open time lies in [start, end] (UTC), fetched in chunks."""
     tf_s = e.timeframe_seconds(timeframe)
     start_s, end_s = parse_range(start, end, now=int(time.time()), default_span_s=100 * tf_s)
@@ -223,7 +228,7 @@ async def bars_range(
     if len(rates) == 0:
         raise await _no_data(terminal, symbol)
     data = bars_out(rates, basis)
-    return RangeResponse.model_validate(
+    return PrebuiltJSON(
         {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
         | {"start_date": start_s, "end_date": end_s}
         | basis_fields(basis)
@@ -256,7 +261,7 @@ async def ticks(
     start: str | None,
     end: str | None,
     flags: str,
-) -> TicksResponse:
+) -> PrebuiltJSON:
     """Ticks from ``start`` (up to ``end``), at most ``count``; without ``start`` the latest
     ``count`` ticks up to ``end`` (default now)."""
     start_s = parse_time(start, "start_date") if start is not None else None
@@ -286,7 +291,7 @@ async def ticks(
     if len(rows) == 0:
         raise await _no_data(terminal, symbol)
     data = ticks_out(rows, basis)
-    return TicksResponse.model_validate(
+    return PrebuiltJSON(
         {"symbol": symbol, "flags": flags, "count": len(data), "data": data} | basis_fields(basis)
     )
 

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from helpers import FROZEN_MS
 
+from gateway.market.schemas import MarketDataResponse, RangeResponse, TicksResponse
+
 OFFSET = 7200  # Sim-Demo, configured in conftest
 SEED_ACCOUNT = {
     "login",
@@ -80,8 +82,17 @@ def test_symbols_and_group(client: httpx.Client, raw_terminal: Callable[..., Any
     body = client.get("/api/v1/symbols").json()
     assert body["symbols"] == [s["name"] for s in raw_terminal("symbols_get")]
     assert "EURUSD" in body["symbols"] and body["count"] == len(body["symbols"])
+    assert body.get("specs") is None  # the seed answer: names only
     usd = client.get("/api/v1/symbols", params={"group": "*USD*,!EUR*"}).json()["symbols"]
     assert usd and all("USD" in s and not s.startswith("EUR") for s in usd)
+    detailed = client.get("/api/v1/symbols", params={"details": "true"}).json()
+    assert detailed["symbols"] == body["symbols"]
+    assert [s["name"] for s in detailed["specs"]] == body["symbols"]
+    one = client.get("/api/v1/symbols/EURUSD").json()
+    listed = detailed["specs"][body["symbols"].index("EURUSD")]
+    assert {k: v for k, v in one.items() if k in listed and k not in ("bid", "ask", "time")} == {
+        k: v for k, v in listed.items() if k not in ("bid", "ask", "time")
+    }
 
 
 def test_symbol_spec(client: httpx.Client, raw_terminal: Callable[..., Any]) -> None:
@@ -116,6 +127,7 @@ def test_market_data_seed_shape(client: httpx.Client, raw_terminal: Callable[...
     body = client.get("/api/v1/market-data/EURUSD", params={"timeframe": "H1", "bars": 5}).json()
     assert {"symbol", "timeframe", "count", "data"} <= body.keys()
     assert body["symbol"] == "EURUSD" and body["timeframe"] == "H1" and body["count"] == 5
+    MarketDataResponse.model_validate(body, strict=True)  # the prebuilt body keeps its schema
     assert all(bar.keys() >= SEED_BAR for bar in body["data"])
     raw = raw_terminal("copy_rates_from_pos", "EURUSD", 16385, 0, 5)
     assert [b["time"] for b in body["data"]] == [int(t) - OFFSET for t in raw["time"]]
@@ -172,6 +184,7 @@ def test_range_iso_and_epoch_and_chunking(client: httpx.Client) -> None:
         params={"timeframe": "H1", "start_date": "1763942400", "end_date": "1763960400"},
     ).json()
     assert epoch["data"] == iso["data"]
+    RangeResponse.model_validate(iso, strict=True)
     # 25,000 M1 bars' worth of time: three terminal calls, stitched without gaps or repeats
     wide = client.get(
         "/api/v1/market-data/BTCUSD/range",
@@ -188,6 +201,7 @@ def test_range_iso_and_epoch_and_chunking(client: httpx.Client) -> None:
 def test_ticks_by_count_and_range(client: httpx.Client) -> None:
     latest = client.get("/api/v1/ticks/EURUSD", params={"count": 50}).json()
     assert latest["count"] == 50
+    TicksResponse.model_validate(latest, strict=True)
     times = [t["time_msc"] for t in latest["data"]]
     assert times == sorted(times) and times[-1] <= FROZEN_MS
     start = latest["data"][0]["time"]
