@@ -63,11 +63,23 @@ class Broker:
             now = int(self.market.history_start_s) * 1000
             for spec in accounts:
                 state = AccountState(spec=AccountSpec(**vars(spec)))
-                state.deals.append(Deal(
-                    ticket=self._new_ticket(), order=0, time_ms=now, type=c.DEAL_TYPE_BALANCE,
-                    entry=c.DEAL_ENTRY_IN, magic=0, position_id=0, reason=c.DEAL_REASON_CLIENT,
-                    volume=0.0, price=0.0, profit=spec.balance, symbol="",
-                    comment="Initial deposit"))
+                state.deals.append(
+                    Deal(
+                        ticket=self._new_ticket(),
+                        order=0,
+                        time_ms=now,
+                        type=c.DEAL_TYPE_BALANCE,
+                        entry=c.DEAL_ENTRY_IN,
+                        magic=0,
+                        position_id=0,
+                        reason=c.DEAL_REASON_CLIENT,
+                        volume=0.0,
+                        price=0.0,
+                        profit=spec.balance,
+                        symbol="",
+                        comment="Initial deposit",
+                    )
+                )
                 self._accounts[spec.login] = state
 
     def authenticate(self, login: int, password: str) -> str | None:
@@ -89,9 +101,18 @@ class Broker:
 
     def tick_info(self, name: str) -> Tick:
         t = self.market.tick(name)
-        return Tick((int(t["time"]), float(t["bid"]), float(t["ask"]), float(t["last"]),
-                     int(t["volume"]), int(t["time_msc"]), int(t["flags"]),
-                     float(t["volume_real"])))
+        return Tick(
+            (
+                int(t["time"]),
+                float(t["bid"]),
+                float(t["ask"]),
+                float(t["last"]),
+                int(t["volume"]),
+                int(t["time_msc"]),
+                int(t["flags"]),
+                float(t["volume_real"]),
+            )
+        )
 
     def symbol_info(self, name: str, selected: bool, currency: str = "USD") -> SymbolInfo:
         """Live SymbolInfo; tick values are given in ``currency`` (the logged-in account's)."""
@@ -101,29 +122,60 @@ class Broker:
         tick_value = spec.tick_size * spec.trade_contract_size * rate
         spread = round((tick.ask - tick.bid) / spec.point) if tick.bid else spec.spread
         return SymbolInfo(
-            chart_mode=spec.chart_mode, select=selected, visible=spec.visible and selected,
-            session_deals=0, volume=int(stats["volume"]), time=tick.time, digits=spec.digits,
-            spread=spread, spread_float=True, ticks_bookdepth=10,
-            trade_calc_mode=spec.trade_calc_mode, trade_mode=spec.trade_mode,
+            chart_mode=spec.chart_mode,
+            select=selected,
+            visible=spec.visible and selected,
+            session_deals=0,
+            volume=int(stats["volume"]),
+            time=tick.time,
+            digits=spec.digits,
+            spread=spread,
+            spread_float=True,
+            ticks_bookdepth=10,
+            trade_calc_mode=spec.trade_calc_mode,
+            trade_mode=spec.trade_mode,
             trade_stops_level=spec.trade_stops_level,
-            trade_freeze_level=spec.trade_freeze_level, trade_exemode=spec.trade_exemode,
-            swap_mode=c.SYMBOL_SWAP_MODE_POINTS, swap_rollover3days=3,
-            expiration_mode=spec.expiration_mode, filling_mode=spec.filling_mode,
-            order_mode=spec.order_mode, bid=tick.bid, bidhigh=stats["bidhigh"],
-            bidlow=stats["bidlow"], ask=tick.ask, askhigh=stats["askhigh"],
-            asklow=stats["asklow"], last=tick.last, lasthigh=stats["lasthigh"],
-            lastlow=stats["lastlow"], point=spec.point, trade_tick_value=tick_value,
-            trade_tick_value_profit=tick_value, trade_tick_value_loss=tick_value,
-            trade_tick_size=spec.tick_size, trade_contract_size=spec.trade_contract_size,
-            volume_min=spec.volume_min, volume_max=spec.volume_max,
-            volume_step=spec.volume_step, volume_limit=spec.volume_limit,
-            swap_long=spec.swap_long, swap_short=spec.swap_short,
-            margin_initial=spec.margin_initial, session_open=stats["session_open"],
-            session_close=stats["session_close"], margin_hedged=spec.margin_hedged,
-            price_change=stats["price_change"], category=spec.category,
-            currency_base=spec.currency_base, currency_profit=spec.currency_profit,
-            currency_margin=spec.currency_margin, bank=self.server.company,
-            description=spec.description, exchange=spec.exchange, name=spec.name,
+            trade_freeze_level=spec.trade_freeze_level,
+            trade_exemode=spec.trade_exemode,
+            swap_mode=c.SYMBOL_SWAP_MODE_POINTS,
+            swap_rollover3days=3,
+            expiration_mode=spec.expiration_mode,
+            filling_mode=spec.filling_mode,
+            order_mode=spec.order_mode,
+            bid=tick.bid,
+            bidhigh=stats["bidhigh"],
+            bidlow=stats["bidlow"],
+            ask=tick.ask,
+            askhigh=stats["askhigh"],
+            asklow=stats["asklow"],
+            last=tick.last,
+            lasthigh=stats["lasthigh"],
+            lastlow=stats["lastlow"],
+            point=spec.point,
+            trade_tick_value=tick_value,
+            trade_tick_value_profit=tick_value,
+            trade_tick_value_loss=tick_value,
+            trade_tick_size=spec.tick_size,
+            trade_contract_size=spec.trade_contract_size,
+            volume_min=spec.volume_min,
+            volume_max=spec.volume_max,
+            volume_step=spec.volume_step,
+            volume_limit=spec.volume_limit,
+            swap_long=spec.swap_long,
+            swap_short=spec.swap_short,
+            margin_initial=spec.margin_initial,
+            session_open=stats["session_open"],
+            session_close=stats["session_close"],
+            margin_hedged=spec.margin_hedged,
+            price_change=stats["price_change"],
+            category=spec.category,
+            currency_base=spec.currency_base,
+            currency_profit=spec.currency_profit,
+            currency_margin=spec.currency_margin,
+            bank=self.server.company,
+            description=spec.description,
+            exchange=spec.exchange,
+            name=spec.name,
             path=spec.path,
         )
 
@@ -133,39 +185,71 @@ class Broker:
             state = self._accounts[login]
             spec, money = state.spec, self.pricing.figures(state)
             return AccountInfo(
-                login=spec.login, trade_mode=spec.trade_mode, leverage=spec.leverage,
-                limit_orders=spec.limit_orders, margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
-                trade_allowed=not investor, trade_expert=spec.trade_expert,
-                margin_mode=spec.margin_mode, currency_digits=spec.currency_digits,
-                fifo_close=spec.fifo_close, margin_so_call=spec.margin_so_call,
-                margin_so_so=spec.margin_so_so, name=spec.name, server=self.server.name,
-                currency=spec.currency, company=self.server.company, **money,
+                login=spec.login,
+                trade_mode=spec.trade_mode,
+                leverage=spec.leverage,
+                limit_orders=spec.limit_orders,
+                margin_so_mode=c.ACCOUNT_STOPOUT_MODE_PERCENT,
+                trade_allowed=not investor,
+                trade_expert=spec.trade_expert,
+                margin_mode=spec.margin_mode,
+                currency_digits=spec.currency_digits,
+                fifo_close=spec.fifo_close,
+                margin_so_call=spec.margin_so_call,
+                margin_so_so=spec.margin_so_so,
+                name=spec.name,
+                server=self.server.name,
+                currency=spec.currency,
+                company=self.server.company,
+                **money,
             )
 
     # --- positions, orders, history -------------------------------------------------------
 
-    def positions(self, login: int, *, symbol: str | None = None, group: str | None = None,
-                  ticket: int | None = None) -> tuple[TradePosition, ...]:
+    def positions(
+        self,
+        login: int,
+        *,
+        symbol: str | None = None,
+        group: str | None = None,
+        ticket: int | None = None,
+    ) -> tuple[TradePosition, ...]:
         with self._lock:
             self.process()
             state = self._accounts[login]
             rows = _select(list(state.positions.values()), symbol, group, ticket)
             digits = state.spec.currency_digits
-            return tuple(p.struct(self.pricing.close_price(p),
-                                  self.pricing.position_profit(p, state.spec.currency, digits))
-                         for p in rows)
+            return tuple(
+                p.struct(
+                    self.pricing.close_price(p),
+                    self.pricing.position_profit(p, state.spec.currency, digits),
+                )
+                for p in rows
+            )
 
-    def orders(self, login: int, *, symbol: str | None = None, group: str | None = None,
-               ticket: int | None = None) -> tuple[TradeOrder, ...]:
+    def orders(
+        self,
+        login: int,
+        *,
+        symbol: str | None = None,
+        group: str | None = None,
+        ticket: int | None = None,
+    ) -> tuple[TradeOrder, ...]:
         with self._lock:
             self.process()
             rows = _select(list(self._accounts[login].orders.values()), symbol, group, ticket)
             return tuple(o.struct(self._order_price(o)) for o in rows)
 
-    def history_orders(self, login: int, *, date_from: int | None = None,
-                       date_to: int | None = None, group: str | None = None,
-                       ticket: int | None = None,
-                       position: int | None = None) -> tuple[TradeOrder, ...]:
+    def history_orders(
+        self,
+        login: int,
+        *,
+        date_from: int | None = None,
+        date_to: int | None = None,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> tuple[TradeOrder, ...]:
         with self._lock:
             self.process()
             rows: list[Order] = self._accounts[login].history_orders
@@ -174,14 +258,24 @@ class Broker:
             elif position is not None:
                 rows = [o for o in rows if o.position_id == position]
             else:
-                rows = [o for o in rows if _in_range(o.time_done_ms, date_from, date_to)
-                        and (not group or match_group(o.symbol, group))]
+                rows = [
+                    o
+                    for o in rows
+                    if _in_range(o.time_done_ms, date_from, date_to)
+                    and (not group or match_group(o.symbol, group))
+                ]
             return tuple(o.struct() for o in rows)
 
-    def history_deals(self, login: int, *, date_from: int | None = None,
-                      date_to: int | None = None, group: str | None = None,
-                      ticket: int | None = None,
-                      position: int | None = None) -> tuple[TradeDeal, ...]:
+    def history_deals(
+        self,
+        login: int,
+        *,
+        date_from: int | None = None,
+        date_to: int | None = None,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> tuple[TradeDeal, ...]:
         with self._lock:
             self.process()
             rows: list[Deal] = self._accounts[login].deals
@@ -190,14 +284,19 @@ class Broker:
             elif position is not None:
                 rows = [d for d in rows if d.position_id == position]
             else:
-                rows = [d for d in rows if _in_range(d.time_ms, date_from, date_to)
-                        and (not group or match_group(d.symbol, group))]
+                rows = [
+                    d
+                    for d in rows
+                    if _in_range(d.time_ms, date_from, date_to)
+                    and (not group or match_group(d.symbol, group))
+                ]
             return tuple(d.struct() for d in rows)
 
     # --- trading --------------------------------------------------------------------------
 
-    def order_check(self, login: int, request: dict[str, Any], *,
-                    investor: bool) -> OrderCheckResult:
+    def order_check(
+        self, login: int, request: dict[str, Any], *, investor: bool
+    ) -> OrderCheckResult:
         with self._lock:
             self.process()
             echo = TradeRequest(**request)
@@ -210,12 +309,24 @@ class Broker:
             if trade is None or code not in _SUCCESS:
                 return OrderCheckResult(retcode=code, comment=comment_for(code), request=echo)
             money = self.pricing.figures(trade.state)
-            return OrderCheckResult(retcode=0, comment=comment_for(0), request=echo, **{
-                k: money[k] for k in ("balance", "equity", "profit", "margin", "margin_free",
-                                      "margin_level")})
+            return OrderCheckResult(
+                retcode=0,
+                comment=comment_for(0),
+                request=echo,
+                **{
+                    k: money[k]
+                    for k in (
+                        "balance",
+                        "equity",
+                        "profit",
+                        "margin",
+                        "margin_free",
+                        "margin_level",
+                    )
+                },
+            )
 
-    def order_send(self, login: int, request: dict[str, Any], *,
-                   investor: bool) -> OrderSendResult:
+    def order_send(self, login: int, request: dict[str, Any], *, investor: bool) -> OrderSendResult:
         with self._lock:
             self.process()
             code, trade = self._execute(login, request, investor)
@@ -224,12 +335,17 @@ class Broker:
             result = trade.result if trade is not None else {}
             if code not in _SUCCESS:
                 result = {k: v for k, v in result.items() if k in ("bid", "ask")}
-            return OrderSendResult(retcode=code, comment=comment_for(code),
-                                   request_id=next(self._request_ids),
-                                   request=TradeRequest(**request), **result)
+            return OrderSendResult(
+                retcode=code,
+                comment=comment_for(code),
+                request_id=next(self._request_ids),
+                request=TradeRequest(**request),
+                **result,
+            )
 
-    def _execute(self, login: int, request: dict[str, Any],
-                 investor: bool) -> tuple[int, Trade | None]:
+    def _execute(
+        self, login: int, request: dict[str, Any], investor: bool
+    ) -> tuple[int, Trade | None]:
         state = self._accounts[login]
         if investor:
             return c.TRADE_RETCODE_TRADE_DISABLED, None
@@ -245,24 +361,39 @@ class Broker:
             code = c.TRADE_RETCODE_NO_MONEY
         return code, trade
 
-    def order_calc_margin(self, login: int, order_type: int, symbol: str, volume: float,
-                          price: float) -> float | None:
+    def order_calc_margin(
+        self, login: int, order_type: int, symbol: str, volume: float, price: float
+    ) -> float | None:
         spec, state = self._symbols.get(symbol), self._accounts.get(login)
         if spec is None or state is None or order_type > c.ORDER_TYPE_SELL_STOP_LIMIT:
             return None
         with self._lock:
-            value = self.pricing.margin(spec, volume, price, state.spec.leverage,
-                                        state.spec.currency)
+            value = self.pricing.margin(
+                spec, volume, price, state.spec.leverage, state.spec.currency
+            )
         return None if value is None else round(value, state.spec.currency_digits)
 
-    def order_calc_profit(self, login: int, order_type: int, symbol: str, volume: float,
-                          price_open: float, price_close: float) -> float | None:
+    def order_calc_profit(
+        self,
+        login: int,
+        order_type: int,
+        symbol: str,
+        volume: float,
+        price_open: float,
+        price_close: float,
+    ) -> float | None:
         spec, state = self._symbols.get(symbol), self._accounts.get(login)
         if spec is None or state is None or order_type not in (0, 1):
             return None
         with self._lock:
-            value = self.pricing.profit(spec, order_type == c.ORDER_TYPE_BUY, volume,
-                                        price_open, price_close, state.spec.currency)
+            value = self.pricing.profit(
+                spec,
+                order_type == c.ORDER_TYPE_BUY,
+                volume,
+                price_open,
+                price_close,
+                state.spec.currency,
+            )
         return None if value is None else round(value, state.spec.currency_digits)
 
     # --- server-side events ---------------------------------------------------------------
@@ -295,7 +426,8 @@ class Broker:
         spec = self._symbols[name]
         for login in logins:
             self._accounts[login] = self._triggers.on_tick(
-                self._accounts[login], spec, bid, ask, time_ms)
+                self._accounts[login], spec, bid, ask, time_ms
+            )
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -314,8 +446,12 @@ class Broker:
 
     def _order_price(self, order: Order) -> float:
         quote = self._quote(order.symbol) or (0.0, 0.0)
-        return quote[1] if order.type in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP,
-                                          c.ORDER_TYPE_BUY_STOP_LIMIT) else quote[0]
+        return (
+            quote[1]
+            if order.type
+            in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT)
+            else quote[0]
+        )
 
     def _affordable(self, before: AccountState, after: AccountState) -> bool:
         """The money rule: a trade that adds margin must leave free margin >= 0."""
@@ -324,8 +460,9 @@ class Broker:
         return money["margin"] <= old_margin + 1e-9 or money["margin_free"] >= 0
 
 
-def _select(rows: list[Any], symbol: str | None, group: str | None,
-            ticket: int | None) -> list[Any]:
+def _select(
+    rows: list[Any], symbol: str | None, group: str | None, ticket: int | None
+) -> list[Any]:
     """orders_get/positions_get precedence: ticket, then symbol, then group."""
     if ticket is not None:
         return [r for r in rows if r.ticket == ticket]

@@ -62,8 +62,10 @@ def find_position(state: AccountState, ticket: int) -> Position | int:
 
 # --- TRADE_ACTION_DEAL -------------------------------------------------------------------
 
-def _deal_target(t: Trade, spec: SymbolSpec, buy: bool,
-                 volume: float) -> tuple[Position | None, bool | None] | int:
+
+def _deal_target(
+    t: Trade, spec: SymbolSpec, buy: bool, volume: float
+) -> tuple[Position | None, bool | None] | int:
     """The position a deal closes (or None) and the direction it opens (None = closing)."""
     state, ticket = t.state, t.request["position"]
     target: Position | None = None
@@ -93,8 +95,11 @@ def deal(t: Trade) -> int:
     buy, volume = r["type"] == c.ORDER_TYPE_BUY, r["volume"]
     code = _first(
         lambda: rules.check_symbol(spec),
-        lambda: None if r["type"] in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL) else (
-            c.TRADE_RETCODE_INVALID_ORDER),
+        lambda: (
+            None
+            if r["type"] in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL)
+            else (c.TRADE_RETCODE_INVALID_ORDER)
+        ),
         lambda: rules.check_order_mode(spec, r["type"], r["sl"], r["tp"]),  # type: ignore[arg-type]
         lambda: rules.check_volume(spec, volume),  # type: ignore[arg-type]
     )
@@ -112,20 +117,32 @@ def deal(t: Trade) -> int:
         lambda: rules.check_deal_filling(spec, r["type_filling"]),
         lambda: rules.check_direction(spec, opens),
         lambda: rules.check_requote(spec, buy, r["price"], r["deviation"], bid, ask),
-        lambda: rules.check_stops(spec, buy, bid if buy else ask, r["sl"], r["tp"])
-        if position is None else None,
-        lambda: rules.check_volume_limit(spec, t.state, buy, volume) if opens is not None
-        else None,
+        lambda: (
+            rules.check_stops(spec, buy, bid if buy else ask, r["sl"], r["tp"])
+            if position is None
+            else None
+        ),
+        lambda: rules.check_volume_limit(spec, t.state, buy, volume) if opens is not None else None,
     )
     if code:
         return code
     price = ask if buy else bid
-    filling = r["type_filling"] if spec.trade_exemode in (
-        c.SYMBOL_TRADE_EXECUTION_MARKET, c.SYMBOL_TRADE_EXECUTION_EXCHANGE) else (
-        c.ORDER_FILLING_FOK)
+    filling = (
+        r["type_filling"]
+        if spec.trade_exemode
+        in (c.SYMBOL_TRADE_EXECUTION_MARKET, c.SYMBOL_TRADE_EXECUTION_EXCHANGE)
+        else (c.ORDER_FILLING_FOK)
+    )
     order = t.ledger.new_order(
-        spec, r["type"], volume, price, type_filling=filling, magic=r["magic"],
-        comment=r["comment"], sl=0.0 if position else r["sl"], tp=0.0 if position else r["tp"],
+        spec,
+        r["type"],
+        volume,
+        price,
+        type_filling=filling,
+        magic=r["magic"],
+        comment=r["comment"],
+        sl=0.0 if position else r["sl"],
+        tp=0.0 if position else r["tp"],
     )
     deal_ticket = t.ledger.fill(spec, order, price, position)
     t.result.update(deal=deal_ticket, order=order.ticket, volume=volume, price=price)
@@ -134,9 +151,20 @@ def deal(t: Trade) -> int:
 
 # --- TRADE_ACTION_PENDING / MODIFY / REMOVE ---------------------------------------------
 
-def _pending_rules(t: Trade, spec: SymbolSpec, order_type: int, price: float,
-                   stoplimit: float, sl: float, tp: float, type_time: int, expiration: int,
-                   bid: float, ask: float) -> int | None:
+
+def _pending_rules(
+    t: Trade,
+    spec: SymbolSpec,
+    order_type: int,
+    price: float,
+    stoplimit: float,
+    sl: float,
+    tp: float,
+    type_time: int,
+    expiration: int,
+    bid: float,
+    ask: float,
+) -> int | None:
     reference = stoplimit if order_type in rules.STOP_LIMIT_TYPES else price
     now_s = t.ledger.now_ms // 1000
     return _first(
@@ -163,16 +191,33 @@ def pending(t: Trade) -> int:
     code = _first(
         lambda: rules.check_pending_filling(spec, order_type, r["type_filling"]),
         lambda: rules.check_direction(spec, is_buy(order_type)),
-        lambda: _pending_rules(t, spec, order_type, r["price"], r["stoplimit"], r["sl"],
-                               r["tp"], r["type_time"], r["expiration"], *quote),
+        lambda: _pending_rules(
+            t,
+            spec,
+            order_type,
+            r["price"],
+            r["stoplimit"],
+            r["sl"],
+            r["tp"],
+            r["type_time"],
+            r["expiration"],
+            *quote,
+        ),
         lambda: rules.check_limit_orders(t.state),
         lambda: rules.check_volume_limit(spec, t.state, is_buy(order_type), volume),
     )
     if code:
         return code
     order = t.ledger.new_order(
-        spec, order_type, volume, r["price"], type_filling=r["type_filling"],
-        magic=r["magic"], comment=r["comment"], sl=r["sl"], tp=r["tp"],
+        spec,
+        order_type,
+        volume,
+        r["price"],
+        type_filling=r["type_filling"],
+        magic=r["magic"],
+        comment=r["comment"],
+        sl=r["sl"],
+        tp=r["tp"],
         price_stoplimit=r["stoplimit"] if order_type in rules.STOP_LIMIT_TYPES else 0.0,
         type_time=r["type_time"],
     )
@@ -210,17 +255,40 @@ def modify(t: Trade) -> int:
         return found
     order, spec, bid, ask = found
     stoplimit = r["stoplimit"] if order.type in rules.STOP_LIMIT_TYPES else 0.0
-    new = (r["price"], r["sl"], r["tp"], stoplimit, r["type_time"],
-           r["expiration"] if r["type_time"] in (2, 3) else 0)
-    old = (order.price_open, order.sl, order.tp, order.price_stoplimit, order.type_time,
-           order.time_expiration)
+    new = (
+        r["price"],
+        r["sl"],
+        r["tp"],
+        stoplimit,
+        r["type_time"],
+        r["expiration"] if r["type_time"] in (2, 3) else 0,
+    )
+    old = (
+        order.price_open,
+        order.sl,
+        order.tp,
+        order.price_stoplimit,
+        order.type_time,
+        order.time_expiration,
+    )
     if new == old:
         return c.TRADE_RETCODE_NO_CHANGES
     code = _first(
         lambda: rules.check_order_frozen(spec, order, bid, ask),
         lambda: rules.check_order_mode(spec, order.type, r["sl"], r["tp"]),
-        lambda: _pending_rules(t, spec, order.type, r["price"], stoplimit, r["sl"], r["tp"],
-                               r["type_time"], r["expiration"], bid, ask),
+        lambda: _pending_rules(
+            t,
+            spec,
+            order.type,
+            r["price"],
+            stoplimit,
+            r["sl"],
+            r["tp"],
+            r["type_time"],
+            r["expiration"],
+            bid,
+            ask,
+        ),
     )
     if code:
         return code
@@ -245,6 +313,7 @@ def remove(t: Trade) -> int:
 
 # --- TRADE_ACTION_SLTP / CLOSE_BY -------------------------------------------------------
 
+
 def sltp(t: Trade) -> int:
     r = t.request
     position = find_position(t.state, r["position"])
@@ -262,11 +331,13 @@ def sltp(t: Trade) -> int:
     bid, ask = quote
     buy = position.type == c.POSITION_TYPE_BUY
     code = _first(
-        lambda: c.TRADE_RETCODE_NO_CHANGES
-        if (r["sl"], r["tp"]) == (position.sl, position.tp) else None,
+        lambda: (
+            c.TRADE_RETCODE_NO_CHANGES if (r["sl"], r["tp"]) == (position.sl, position.tp) else None
+        ),
         lambda: rules.check_position_frozen(spec, position, bid, ask),
-        lambda: rules.check_order_mode(spec, c.ORDER_TYPE_BUY if buy else c.ORDER_TYPE_SELL,
-                                       r["sl"], r["tp"]),
+        lambda: rules.check_order_mode(
+            spec, c.ORDER_TYPE_BUY if buy else c.ORDER_TYPE_SELL, r["sl"], r["tp"]
+        ),
         lambda: rules.check_stops(spec, buy, bid if buy else ask, r["sl"], r["tp"]),
     )
     if code:
@@ -297,17 +368,25 @@ def close_by(t: Trade) -> int:
         return quote
     volume = min(position.volume, by.volume)
     order = t.ledger.new_order(
-        spec, c.ORDER_TYPE_CLOSE_BY, volume, 0.0, magic=r["magic"], comment=r["comment"],
-        position_id=position.ticket, position_by_id=by.ticket,
+        spec,
+        c.ORDER_TYPE_CLOSE_BY,
+        volume,
+        0.0,
+        magic=r["magic"],
+        comment=r["comment"],
+        position_id=position.ticket,
+        position_by_id=by.ticket,
     )
     deal_ticket = t.ledger.close_by(spec, order, position, by)
-    t.result.update(order=order.ticket, deal=deal_ticket, volume=volume,
-                    price=by.price_open)
+    t.result.update(order=order.ticket, deal=deal_ticket, volume=volume, price=by.price_open)
     return DONE
 
 
 HANDLERS: dict[int, Callable[[Trade], int]] = {
-    c.TRADE_ACTION_DEAL: deal, c.TRADE_ACTION_PENDING: pending, c.TRADE_ACTION_SLTP: sltp,
-    c.TRADE_ACTION_MODIFY: modify, c.TRADE_ACTION_REMOVE: remove,
+    c.TRADE_ACTION_DEAL: deal,
+    c.TRADE_ACTION_PENDING: pending,
+    c.TRADE_ACTION_SLTP: sltp,
+    c.TRADE_ACTION_MODIFY: modify,
+    c.TRADE_ACTION_REMOVE: remove,
     c.TRADE_ACTION_CLOSE_BY: close_by,
 }

@@ -24,11 +24,20 @@ class Ledger:
     new_ticket: Callable[[], int]
     now_ms: int
 
-    def new_order(self, spec: SymbolSpec, order_type: int, volume: float, price: float,
-                  **fields: object) -> Order:
-        order = Order(ticket=self.new_ticket(), symbol=spec.name, type=order_type,
-                      volume_initial=volume, volume_current=volume, price_open=price,
-                      time_setup_ms=self.now_ms, price_current=price, **fields)  # type: ignore[arg-type]
+    def new_order(
+        self, spec: SymbolSpec, order_type: int, volume: float, price: float, **fields: object
+    ) -> Order:
+        order = Order(
+            ticket=self.new_ticket(),
+            symbol=spec.name,
+            type=order_type,
+            volume_initial=volume,
+            volume_current=volume,
+            price_open=price,
+            time_setup_ms=self.now_ms,
+            price_current=price,
+            **fields,
+        )  # type: ignore[arg-type]
         return order
 
     def finish(self, order: Order, state: int) -> None:
@@ -38,8 +47,9 @@ class Ledger:
         order.time_done_ms = self.now_ms
         self.state.history_orders.append(order)
 
-    def fill(self, spec: SymbolSpec, order: Order, price: float,
-             position: Position | None = None) -> int:
+    def fill(
+        self, spec: SymbolSpec, order: Order, price: float, position: Position | None = None
+    ) -> int:
         """Execute ``order`` completely at ``price`` against ``position`` (hedging close) or
         the account's netting position. Returns the deal ticket."""
         buy = is_buy(order.type)
@@ -47,22 +57,25 @@ class Ledger:
         order.price_current = price
         order.volume_current = 0.0
         if self.state.hedging:
-            deal = self._close(spec, order, position, volume, price) if position else (
-                self._open(spec, order, buy, volume, price))
+            deal = (
+                self._close(spec, order, position, volume, price)
+                if position
+                else (self._open(spec, order, buy, volume, price))
+            )
         else:
             deal = self._net(spec, order, buy, volume, price)
         self.finish(order, c.ORDER_STATE_FILLED)
         return deal
 
-    def _net(self, spec: SymbolSpec, order: Order, buy: bool, volume: float,
-             price: float) -> int:
+    def _net(self, spec: SymbolSpec, order: Order, buy: bool, volume: float, price: float) -> int:
         existing = next(iter(self.state.symbol_positions(spec.name)), None)
         if existing is None:
             return self._open(spec, order, buy, volume, price)
         if (existing.type == c.POSITION_TYPE_BUY) == buy:
             total = existing.volume + volume
             existing.price_open = round(
-                (existing.price_open * existing.volume + price * volume) / total, spec.digits + 3)
+                (existing.price_open * existing.volume + price * volume) / total, spec.digits + 3
+            )
             existing.volume = round(total, 8)
             existing.time_update_ms = self.now_ms
             order.position_id = existing.ticket
@@ -71,28 +84,42 @@ class Ledger:
             return self._close(spec, order, existing, volume, price)
         return self._reverse(spec, order, existing, volume, price)
 
-    def _open(self, spec: SymbolSpec, order: Order, buy: bool, volume: float,
-              price: float) -> int:
+    def _open(self, spec: SymbolSpec, order: Order, buy: bool, volume: float, price: float) -> int:
         position = Position(
-            ticket=order.ticket, symbol=spec.name,
-            type=c.POSITION_TYPE_BUY if buy else c.POSITION_TYPE_SELL, volume=volume,
-            price_open=price, time_ms=self.now_ms, time_update_ms=self.now_ms,
-            magic=order.magic, reason=order.reason, sl=order.sl, tp=order.tp,
+            ticket=order.ticket,
+            symbol=spec.name,
+            type=c.POSITION_TYPE_BUY if buy else c.POSITION_TYPE_SELL,
+            volume=volume,
+            price_open=price,
+            time_ms=self.now_ms,
+            time_update_ms=self.now_ms,
+            magic=order.magic,
+            reason=order.reason,
+            sl=order.sl,
+            tp=order.tp,
             comment=order.comment,
         )
         self.state.positions[position.ticket] = position
         order.position_id = position.ticket
         return self._deal(order, c.DEAL_ENTRY_IN, position.ticket, volume, price, 0.0)
 
-    def _close(self, spec: SymbolSpec, order: Order, position: Position, volume: float,
-               price: float, entry: int = c.DEAL_ENTRY_OUT) -> int:
+    def _close(
+        self,
+        spec: SymbolSpec,
+        order: Order,
+        position: Position,
+        volume: float,
+        price: float,
+        entry: int = c.DEAL_ENTRY_OUT,
+    ) -> int:
         profit = self.realize(spec, position, volume, price)
         self._reduce(position, volume)
         order.position_id = position.ticket
         return self._deal(order, entry, position.ticket, volume, price, profit)
 
-    def _reverse(self, spec: SymbolSpec, order: Order, position: Position, volume: float,
-                 price: float) -> int:
+    def _reverse(
+        self, spec: SymbolSpec, order: Order, position: Position, volume: float, price: float
+    ) -> int:
         profit = self.realize(spec, position, position.volume, price)
         position.type = 1 - position.type
         position.volume = round(volume - position.volume, 8)
@@ -102,12 +129,20 @@ class Ledger:
         order.position_id = position.ticket
         return self._deal(order, c.DEAL_ENTRY_INOUT, position.ticket, volume, price, profit)
 
-    def realize(self, spec: SymbolSpec, position: Position, volume: float,
-                price: float) -> float:
+    def realize(self, spec: SymbolSpec, position: Position, volume: float, price: float) -> float:
         """Profit of closing ``volume`` of ``position`` at ``price``, booked to the balance."""
         account = self.state.spec
-        value = self.pricing.profit(spec, position.type == c.POSITION_TYPE_BUY, volume,
-                                    position.price_open, price, account.currency) or 0.0
+        value = (
+            self.pricing.profit(
+                spec,
+                position.type == c.POSITION_TYPE_BUY,
+                volume,
+                position.price_open,
+                price,
+                account.currency,
+            )
+            or 0.0
+        )
         profit = round(value, account.currency_digits)
         account.balance = round(account.balance + profit, account.currency_digits)
         return profit
@@ -119,19 +154,37 @@ class Ledger:
             del self.state.positions[position.ticket]
             self.state.closed_positions.add(position.ticket)
 
-    def _deal(self, order: Order, entry: int, position_id: int, volume: float, price: float,
-              profit: float, deal_type: int | None = None) -> int:
+    def _deal(
+        self,
+        order: Order,
+        entry: int,
+        position_id: int,
+        volume: float,
+        price: float,
+        profit: float,
+        deal_type: int | None = None,
+    ) -> int:
         if deal_type is None:
             deal_type = c.DEAL_TYPE_BUY if is_buy(order.type) else c.DEAL_TYPE_SELL
-        deal = Deal(ticket=self.new_ticket(), order=order.ticket, time_ms=self.now_ms,
-                    type=deal_type, entry=entry, magic=order.magic, position_id=position_id,
-                    reason=order.reason, volume=volume, price=price, profit=profit,
-                    symbol=order.symbol, comment=order.comment)
+        deal = Deal(
+            ticket=self.new_ticket(),
+            order=order.ticket,
+            time_ms=self.now_ms,
+            type=deal_type,
+            entry=entry,
+            magic=order.magic,
+            position_id=position_id,
+            reason=order.reason,
+            volume=volume,
+            price=price,
+            profit=profit,
+            symbol=order.symbol,
+            comment=order.comment,
+        )
         self.state.deals.append(deal)
         return deal.ticket
 
-    def close_by(self, spec: SymbolSpec, order: Order, position: Position,
-                 by: Position) -> int:
+    def close_by(self, spec: SymbolSpec, order: Order, position: Position, by: Position) -> int:
         """Close the overlapping volume of two opposite positions against each other: each
         closes at the other's open price with an OUT_BY deal. Returns the first deal ticket."""
         volume = min(position.volume, by.volume)
@@ -139,10 +192,10 @@ class Ledger:
         for mine, other in ((position, by), (by, position)):
             price = other.price_open
             profit = self.realize(spec, mine, volume, price)
-            deal_type = c.DEAL_TYPE_SELL if mine.type == c.POSITION_TYPE_BUY else (
-                c.DEAL_TYPE_BUY)
-            ticket = self._deal(order, c.DEAL_ENTRY_OUT_BY, mine.ticket, volume, price, profit,
-                                deal_type)
+            deal_type = c.DEAL_TYPE_SELL if mine.type == c.POSITION_TYPE_BUY else (c.DEAL_TYPE_BUY)
+            ticket = self._deal(
+                order, c.DEAL_ENTRY_OUT_BY, mine.ticket, volume, price, profit, deal_type
+            )
             first = first or ticket
         self._reduce(position, volume)
         self._reduce(by, volume)

@@ -15,8 +15,12 @@ from simulator.broker_state import AccountState, Position
 from simulator.specs import SymbolSpec
 
 LEVERAGED = {c.SYMBOL_CALC_MODE_FOREX, c.SYMBOL_CALC_MODE_CFDLEVERAGE}
-PRICED = {c.SYMBOL_CALC_MODE_CFD, c.SYMBOL_CALC_MODE_CFDINDEX, c.SYMBOL_CALC_MODE_CFDLEVERAGE,
-          c.SYMBOL_CALC_MODE_EXCH_STOCKS}
+PRICED = {
+    c.SYMBOL_CALC_MODE_CFD,
+    c.SYMBOL_CALC_MODE_CFDINDEX,
+    c.SYMBOL_CALC_MODE_CFDLEVERAGE,
+    c.SYMBOL_CALC_MODE_EXCH_STOCKS,
+}
 FUTURES = {c.SYMBOL_CALC_MODE_FUTURES, c.SYMBOL_CALC_MODE_EXCH_FUTURES}
 
 
@@ -33,8 +37,9 @@ def raw_margin(spec: SymbolSpec, volume: float, price: float, leverage: int) -> 
     return amount
 
 
-def raw_profit(spec: SymbolSpec, buy: bool, volume: float, price_open: float,
-               price_close: float) -> float:
+def raw_profit(
+    spec: SymbolSpec, buy: bool, volume: float, price_open: float, price_close: float
+) -> float:
     """Profit in the symbol's profit currency."""
     move = (price_close - price_open) if buy else (price_open - price_close)
     if spec.trade_calc_mode in FUTURES:
@@ -46,8 +51,9 @@ def raw_profit(spec: SymbolSpec, buy: bool, volume: float, price_open: float,
 class Pricing:
     """Reads quotes from the market and turns volumes and prices into account money."""
 
-    def __init__(self, quote: Callable[[str], tuple[float, float] | None],
-                 symbols: Mapping[str, SymbolSpec]) -> None:
+    def __init__(
+        self, quote: Callable[[str], tuple[float, float] | None], symbols: Mapping[str, SymbolSpec]
+    ) -> None:
         self._quote = quote
         self._symbols = symbols
         self._pairs: dict[tuple[str, str], str] = {}
@@ -72,19 +78,29 @@ class Pricing:
         if inverse and (q := self._quote(inverse)) and q[1] > 0:
             return 1.0 / q[1]
         if via_usd and "USD" not in (src, dst):
-            first, second = self.rate(src, "USD", via_usd=False), self.rate("USD", dst,
-                                                                            via_usd=False)
+            first, second = (
+                self.rate(src, "USD", via_usd=False),
+                self.rate("USD", dst, via_usd=False),
+            )
             if first is not None and second is not None:
                 return first * second
         return None
 
-    def margin(self, spec: SymbolSpec, volume: float, price: float, leverage: int,
-               currency: str) -> float | None:
+    def margin(
+        self, spec: SymbolSpec, volume: float, price: float, leverage: int, currency: str
+    ) -> float | None:
         rate = self.rate(spec.currency_margin, currency)
         return None if rate is None else raw_margin(spec, volume, price, leverage) * rate
 
-    def profit(self, spec: SymbolSpec, buy: bool, volume: float, price_open: float,
-               price_close: float, currency: str) -> float | None:
+    def profit(
+        self,
+        spec: SymbolSpec,
+        buy: bool,
+        volume: float,
+        price_open: float,
+        price_close: float,
+        currency: str,
+    ) -> float | None:
         rate = self.rate(spec.currency_profit, currency)
         if rate is None:
             return None
@@ -102,8 +118,14 @@ class Pricing:
         if price <= 0:
             return 0.0
         spec = self._symbols[position.symbol]
-        value = self.profit(spec, position.type == c.POSITION_TYPE_BUY, position.volume,
-                            position.price_open, price, currency)
+        value = self.profit(
+            spec,
+            position.type == c.POSITION_TYPE_BUY,
+            position.volume,
+            position.price_open,
+            price,
+            currency,
+        )
         return round(value or 0.0, digits)
 
     def account_margin(self, state: AccountState) -> float:
@@ -116,12 +138,15 @@ class Pricing:
             total += self._symbol_margin(self._symbols[symbol], positions, state)
         return round(total, state.spec.currency_digits)
 
-    def _symbol_margin(self, spec: SymbolSpec, positions: list[Position],
-                       state: AccountState) -> float:
+    def _symbol_margin(
+        self, spec: SymbolSpec, positions: list[Position], state: AccountState
+    ) -> float:
         sides = {c.POSITION_TYPE_BUY: [0.0, 0.0], c.POSITION_TYPE_SELL: [0.0, 0.0]}
         for p in positions:
-            m = self.margin(spec, p.volume, p.price_open, state.spec.leverage,
-                            state.spec.currency) or 0.0
+            m = (
+                self.margin(spec, p.volume, p.price_open, state.spec.leverage, state.spec.currency)
+                or 0.0
+            )
             sides[p.type][0] += p.volume
             sides[p.type][1] += m
         (buy_vol, buy_m), (sell_vol, sell_m) = sides[0], sides[1]
@@ -138,11 +163,20 @@ class Pricing:
         """balance, credit, profit, equity, margin, margin_free, margin_level of an account."""
         spec = state.spec
         digits = spec.currency_digits
-        profit = round(0.0 + sum(self.position_profit(p, spec.currency, digits)
-                           for p in state.positions.values()), digits)
+        profit = round(
+            0.0
+            + sum(self.position_profit(p, spec.currency, digits) for p in state.positions.values()),
+            digits,
+        )
         equity = round(spec.balance + spec.credit + profit, digits)
         margin = self.account_margin(state)
         level = round(equity / margin * 100.0, 2) if margin > 0 else 0.0
-        return {"balance": round(spec.balance, digits), "credit": spec.credit, "profit": profit,
-                "equity": equity, "margin": margin,
-                "margin_free": round(equity - margin, digits), "margin_level": level}
+        return {
+            "balance": round(spec.balance, digits),
+            "credit": spec.credit,
+            "profit": profit,
+            "equity": equity,
+            "margin": margin,
+            "margin_free": round(equity - margin, digits),
+            "margin_level": level,
+        }

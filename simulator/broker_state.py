@@ -14,8 +14,9 @@ from simulator import constants as c
 from simulator.specs import AccountSpec
 from simulator.structs import TradeDeal, TradeOrder, TradePosition
 
-BUY_TYPES = frozenset({c.ORDER_TYPE_BUY, c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP,
-                       c.ORDER_TYPE_BUY_STOP_LIMIT})
+BUY_TYPES = frozenset(
+    {c.ORDER_TYPE_BUY, c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT}
+)
 
 
 def is_buy(order_type: int) -> bool:
@@ -49,16 +50,29 @@ class Order:
 
     def struct(self, price_current: float | None = None) -> TradeOrder:
         return TradeOrder(
-            ticket=self.ticket, time_setup=self.time_setup_ms // 1000,
-            time_setup_msc=self.time_setup_ms, time_done=self.time_done_ms // 1000,
-            time_done_msc=self.time_done_ms, time_expiration=self.time_expiration,
-            type=self.type, type_time=self.type_time, type_filling=self.type_filling,
-            state=self.state, magic=self.magic, position_id=self.position_id,
-            position_by_id=self.position_by_id, reason=self.reason,
-            volume_initial=self.volume_initial, volume_current=self.volume_current,
-            price_open=self.price_open, sl=self.sl, tp=self.tp,
+            ticket=self.ticket,
+            time_setup=self.time_setup_ms // 1000,
+            time_setup_msc=self.time_setup_ms,
+            time_done=self.time_done_ms // 1000,
+            time_done_msc=self.time_done_ms,
+            time_expiration=self.time_expiration,
+            type=self.type,
+            type_time=self.type_time,
+            type_filling=self.type_filling,
+            state=self.state,
+            magic=self.magic,
+            position_id=self.position_id,
+            position_by_id=self.position_by_id,
+            reason=self.reason,
+            volume_initial=self.volume_initial,
+            volume_current=self.volume_current,
+            price_open=self.price_open,
+            sl=self.sl,
+            tp=self.tp,
             price_current=self.price_current if price_current is None else price_current,
-            price_stoplimit=self.price_stoplimit, symbol=self.symbol, comment=self.comment,
+            price_stoplimit=self.price_stoplimit,
+            symbol=self.symbol,
+            comment=self.comment,
         )
 
 
@@ -79,11 +93,23 @@ class Position:
 
     def struct(self, price_current: float, profit: float) -> TradePosition:
         return TradePosition(
-            ticket=self.ticket, time=self.time_ms // 1000, time_msc=self.time_ms,
-            time_update=self.time_update_ms // 1000, time_update_msc=self.time_update_ms,
-            type=self.type, magic=self.magic, identifier=self.ticket, reason=self.reason,
-            volume=self.volume, price_open=self.price_open, sl=self.sl, tp=self.tp,
-            price_current=price_current, swap=0.0, profit=profit, symbol=self.symbol,
+            ticket=self.ticket,
+            time=self.time_ms // 1000,
+            time_msc=self.time_ms,
+            time_update=self.time_update_ms // 1000,
+            time_update_msc=self.time_update_ms,
+            type=self.type,
+            magic=self.magic,
+            identifier=self.ticket,
+            reason=self.reason,
+            volume=self.volume,
+            price_open=self.price_open,
+            sl=self.sl,
+            tp=self.tp,
+            price_current=price_current,
+            swap=0.0,
+            profit=profit,
+            symbol=self.symbol,
             comment=self.comment,
         )
 
@@ -106,11 +132,23 @@ class Deal:
 
     def struct(self) -> TradeDeal:
         return TradeDeal(
-            ticket=self.ticket, order=self.order, time=self.time_ms // 1000,
-            time_msc=self.time_ms, type=self.type, entry=self.entry, magic=self.magic,
-            position_id=self.position_id, reason=self.reason, volume=self.volume,
-            price=self.price, commission=0.0, swap=0.0, profit=self.profit, fee=0.0,
-            symbol=self.symbol, comment=self.comment,
+            ticket=self.ticket,
+            order=self.order,
+            time=self.time_ms // 1000,
+            time_msc=self.time_ms,
+            type=self.type,
+            entry=self.entry,
+            magic=self.magic,
+            position_id=self.position_id,
+            reason=self.reason,
+            volume=self.volume,
+            price=self.price,
+            commission=0.0,
+            swap=0.0,
+            profit=self.profit,
+            fee=0.0,
+            symbol=self.symbol,
+            comment=self.comment,
         )
 
 

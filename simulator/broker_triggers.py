@@ -14,8 +14,10 @@ from simulator.broker_money import Pricing
 from simulator.broker_state import AccountState, Order, Position
 from simulator.specs import SymbolSpec
 
-_LIMIT_OF = {c.ORDER_TYPE_BUY_STOP_LIMIT: c.ORDER_TYPE_BUY_LIMIT,
-             c.ORDER_TYPE_SELL_STOP_LIMIT: c.ORDER_TYPE_SELL_LIMIT}
+_LIMIT_OF = {
+    c.ORDER_TYPE_BUY_STOP_LIMIT: c.ORDER_TYPE_BUY_LIMIT,
+    c.ORDER_TYPE_SELL_STOP_LIMIT: c.ORDER_TYPE_SELL_LIMIT,
+}
 
 
 def order_triggered(order: Order, bid: float, ask: float) -> bool:
@@ -49,14 +51,19 @@ def stop_reason(position: Position, bid: float, ask: float) -> int | None:
 class Triggers:
     """Applies ticks to account states. ``affordable(before, after)`` is the money rule."""
 
-    def __init__(self, pricing: Pricing, new_ticket: Callable[[], int],
-                 affordable: Callable[[AccountState, AccountState], bool]) -> None:
+    def __init__(
+        self,
+        pricing: Pricing,
+        new_ticket: Callable[[], int],
+        affordable: Callable[[AccountState, AccountState], bool],
+    ) -> None:
         self.pricing = pricing
         self.new_ticket = new_ticket
         self.affordable = affordable
 
-    def on_tick(self, state: AccountState, spec: SymbolSpec, bid: float, ask: float,
-                time_ms: int) -> AccountState:
+    def on_tick(
+        self, state: AccountState, spec: SymbolSpec, bid: float, ask: float, time_ms: int
+    ) -> AccountState:
         for order in [o for o in state.orders.values() if o.symbol == spec.name]:
             if order.expires_at_s and time_ms >= order.expires_at_s * 1000:
                 self.expire(state, order, time_ms)
@@ -72,8 +79,15 @@ class Triggers:
         Ledger(state, self.pricing, self.new_ticket, now_ms).finish(order, c.ORDER_STATE_EXPIRED)
         order.time_done_ms = min(now_ms, order.expires_at_s * 1000)
 
-    def _activate(self, state: AccountState, spec: SymbolSpec, ticket: int, bid: float,
-                  ask: float, time_ms: int) -> AccountState:
+    def _activate(
+        self,
+        state: AccountState,
+        spec: SymbolSpec,
+        ticket: int,
+        bid: float,
+        ask: float,
+        time_ms: int,
+    ) -> AccountState:
         order = state.orders[ticket]
         if order.type in _LIMIT_OF:
             self._stop_limit(state, spec, order, time_ms)
@@ -84,35 +98,56 @@ class Triggers:
         ledger.fill(spec, trial.orders[ticket], price)
         if self.affordable(state, trial):
             return trial
-        Ledger(state, self.pricing, self.new_ticket, time_ms).finish(
-            order, c.ORDER_STATE_CANCELED)
+        Ledger(state, self.pricing, self.new_ticket, time_ms).finish(order, c.ORDER_STATE_CANCELED)
         return state
 
-    def _stop_limit(self, state: AccountState, spec: SymbolSpec, order: Order,
-                    time_ms: int) -> None:
+    def _stop_limit(
+        self, state: AccountState, spec: SymbolSpec, order: Order, time_ms: int
+    ) -> None:
         """The stop price was reached: the order is done and a limit order takes its place."""
         ledger = Ledger(state, self.pricing, self.new_ticket, time_ms)
         limit = ledger.new_order(
-            spec, _LIMIT_OF[order.type], order.volume_current, order.price_stoplimit,
-            type_filling=c.ORDER_FILLING_RETURN, magic=order.magic, comment=order.comment,
-            sl=order.sl, tp=order.tp, type_time=order.type_time,
-            time_expiration=order.time_expiration, expires_at_s=order.expires_at_s,
+            spec,
+            _LIMIT_OF[order.type],
+            order.volume_current,
+            order.price_stoplimit,
+            type_filling=c.ORDER_FILLING_RETURN,
+            magic=order.magic,
+            comment=order.comment,
+            sl=order.sl,
+            tp=order.tp,
+            type_time=order.type_time,
+            time_expiration=order.time_expiration,
+            expires_at_s=order.expires_at_s,
             reason=order.reason,
         )
         order.volume_current = 0.0
         ledger.finish(order, c.ORDER_STATE_FILLED)
         state.orders[limit.ticket] = limit
 
-    def _close_at_stop(self, state: AccountState, spec: SymbolSpec, position: Position,
-                       reason: int, bid: float, ask: float, time_ms: int) -> None:
+    def _close_at_stop(
+        self,
+        state: AccountState,
+        spec: SymbolSpec,
+        position: Position,
+        reason: int,
+        bid: float,
+        ask: float,
+        time_ms: int,
+    ) -> None:
         buy = position.type == c.POSITION_TYPE_BUY
         level = position.sl if reason == c.DEAL_REASON_SL else position.tp
         tag = "sl" if reason == c.DEAL_REASON_SL else "tp"
         ledger = Ledger(state, self.pricing, self.new_ticket, time_ms)
         price = bid if buy else ask
         order = ledger.new_order(
-            spec, c.ORDER_TYPE_SELL if buy else c.ORDER_TYPE_BUY, position.volume, price,
-            magic=position.magic, reason=reason, position_id=position.ticket,
+            spec,
+            c.ORDER_TYPE_SELL if buy else c.ORDER_TYPE_BUY,
+            position.volume,
+            price,
+            magic=position.magic,
+            reason=reason,
+            position_id=position.ticket,
             comment=f"[{tag} {level:.{spec.digits}f}]",
         )
         ledger.fill(spec, order, price, position)

@@ -17,7 +17,13 @@ WeekSchedule = tuple[tuple[tuple[int, int], ...], ...]
 ALWAYS_OPEN: WeekSchedule = tuple(((0, 1440),) for _ in range(7))
 # Forex-style week: Monday 00:00 to Friday 23:55 server time, closed on weekends.
 FOREX_WEEK: WeekSchedule = (
-    ((0, 1440),), ((0, 1440),), ((0, 1440),), ((0, 1440),), ((0, 1435),), (), (),
+    ((0, 1440),),
+    ((0, 1440),),
+    ((0, 1440),),
+    ((0, 1440),),
+    ((0, 1435),),
+    (),
+    (),
 )
 
 

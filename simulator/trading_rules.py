@@ -44,19 +44,27 @@ COMMENTS = {
 }
 
 _ORDER_MODE_BITS = {
-    c.ORDER_TYPE_BUY: f.SYMBOL_ORDER_MARKET, c.ORDER_TYPE_SELL: f.SYMBOL_ORDER_MARKET,
-    c.ORDER_TYPE_BUY_LIMIT: f.SYMBOL_ORDER_LIMIT, c.ORDER_TYPE_SELL_LIMIT: f.SYMBOL_ORDER_LIMIT,
-    c.ORDER_TYPE_BUY_STOP: f.SYMBOL_ORDER_STOP, c.ORDER_TYPE_SELL_STOP: f.SYMBOL_ORDER_STOP,
+    c.ORDER_TYPE_BUY: f.SYMBOL_ORDER_MARKET,
+    c.ORDER_TYPE_SELL: f.SYMBOL_ORDER_MARKET,
+    c.ORDER_TYPE_BUY_LIMIT: f.SYMBOL_ORDER_LIMIT,
+    c.ORDER_TYPE_SELL_LIMIT: f.SYMBOL_ORDER_LIMIT,
+    c.ORDER_TYPE_BUY_STOP: f.SYMBOL_ORDER_STOP,
+    c.ORDER_TYPE_SELL_STOP: f.SYMBOL_ORDER_STOP,
     c.ORDER_TYPE_BUY_STOP_LIMIT: f.SYMBOL_ORDER_STOP_LIMIT,
     c.ORDER_TYPE_SELL_STOP_LIMIT: f.SYMBOL_ORDER_STOP_LIMIT,
 }
 _EXPIRATION_BITS = {
-    c.ORDER_TIME_GTC: f.SYMBOL_EXPIRATION_GTC, c.ORDER_TIME_DAY: f.SYMBOL_EXPIRATION_DAY,
+    c.ORDER_TIME_GTC: f.SYMBOL_EXPIRATION_GTC,
+    c.ORDER_TIME_DAY: f.SYMBOL_EXPIRATION_DAY,
     c.ORDER_TIME_SPECIFIED: f.SYMBOL_EXPIRATION_SPECIFIED,
     c.ORDER_TIME_SPECIFIED_DAY: f.SYMBOL_EXPIRATION_SPECIFIED_DAY,
 }
-LIMIT_TYPES = {c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_SELL_LIMIT,
-               c.ORDER_TYPE_BUY_STOP_LIMIT, c.ORDER_TYPE_SELL_STOP_LIMIT}
+LIMIT_TYPES = {
+    c.ORDER_TYPE_BUY_LIMIT,
+    c.ORDER_TYPE_SELL_LIMIT,
+    c.ORDER_TYPE_BUY_STOP_LIMIT,
+    c.ORDER_TYPE_SELL_STOP_LIMIT,
+}
 STOP_LIMIT_TYPES = {c.ORDER_TYPE_BUY_STOP_LIMIT, c.ORDER_TYPE_SELL_STOP_LIMIT}
 DAY_S = 86_400
 
@@ -78,7 +86,8 @@ def check_order_mode(spec: SymbolSpec, order_type: int, sl: float, tp: float) ->
     if bit is None or not spec.order_mode & bit:
         return c.TRADE_RETCODE_INVALID_ORDER
     if (sl and not spec.order_mode & f.SYMBOL_ORDER_SL) or (
-            tp and not spec.order_mode & f.SYMBOL_ORDER_TP):
+        tp and not spec.order_mode & f.SYMBOL_ORDER_TP
+    ):
         return c.TRADE_RETCODE_INVALID_STOPS
     return None
 
@@ -117,13 +126,18 @@ def check_pending_filling(spec: SymbolSpec, order_type: int, filling: int) -> in
     if filling == c.ORDER_FILLING_RETURN:
         return None
     if filling == c.ORDER_FILLING_BOC:
-        ok = (order_type in LIMIT_TYPES and spec.filling_mode & f.SYMBOL_FILLING_BOC
-              and spec.trade_exemode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE)
+        ok = (
+            order_type in LIMIT_TYPES
+            and spec.filling_mode & f.SYMBOL_FILLING_BOC
+            and spec.trade_exemode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE
+        )
         return None if ok else c.TRADE_RETCODE_INVALID_FILL
-    if spec.trade_exemode in (c.SYMBOL_TRADE_EXECUTION_INSTANT,
-                              c.SYMBOL_TRADE_EXECUTION_REQUEST):
-        return None if filling in (c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC) else (
-            c.TRADE_RETCODE_INVALID_FILL)
+    if spec.trade_exemode in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST):
+        return (
+            None
+            if filling in (c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC)
+            else (c.TRADE_RETCODE_INVALID_FILL)
+        )
     bit = {c.ORDER_FILLING_FOK: f.SYMBOL_FILLING_FOK, c.ORDER_FILLING_IOC: f.SYMBOL_FILLING_IOC}
     if filling in bit and spec.filling_mode & bit[filling]:
         return None
@@ -144,11 +158,14 @@ def check_direction(spec: SymbolSpec, opens_buy: bool | None) -> int | None:
     return None
 
 
-def check_requote(spec: SymbolSpec, buy: bool, price: float, deviation: int, bid: float,
-                  ask: float) -> int | None:
+def check_requote(
+    spec: SymbolSpec, buy: bool, price: float, deviation: int, bid: float, ask: float
+) -> int | None:
     """Instant/Request execution: the request price must be within ``deviation`` points."""
-    if spec.trade_exemode not in (c.SYMBOL_TRADE_EXECUTION_INSTANT,
-                                  c.SYMBOL_TRADE_EXECUTION_REQUEST):
+    if spec.trade_exemode not in (
+        c.SYMBOL_TRADE_EXECUTION_INSTANT,
+        c.SYMBOL_TRADE_EXECUTION_REQUEST,
+    ):
         return None
     if price <= 0:
         return c.TRADE_RETCODE_INVALID_PRICE
@@ -162,8 +179,7 @@ def _far_enough(distance: float, spec: SymbolSpec, level: int) -> bool:
     return distance > EPS and distance >= level * spec.point - EPS
 
 
-def check_stops(spec: SymbolSpec, buy: bool, reference: float, sl: float,
-                tp: float) -> int | None:
+def check_stops(spec: SymbolSpec, buy: bool, reference: float, sl: float, tp: float) -> int | None:
     """SL/TP must lie on the right side of ``reference`` and at least stops_level away.
     For positions the reference is the closing price (bid for a buy, ask for a sell); for
     pending orders it is the order's price."""
@@ -176,21 +192,26 @@ def check_stops(spec: SymbolSpec, buy: bool, reference: float, sl: float,
     return None
 
 
-def check_pending_price(spec: SymbolSpec, order_type: int, price: float, stoplimit: float,
-                        bid: float, ask: float) -> int | None:
+def check_pending_price(
+    spec: SymbolSpec, order_type: int, price: float, stoplimit: float, bid: float, ask: float
+) -> int | None:
     """Price side and stops_level distance of a pending order (§6.6) → 10015."""
     if price <= 0:
         return c.TRADE_RETCODE_INVALID_PRICE
     distance = {
-        c.ORDER_TYPE_BUY_LIMIT: ask - price, c.ORDER_TYPE_SELL_LIMIT: price - bid,
-        c.ORDER_TYPE_BUY_STOP: price - ask, c.ORDER_TYPE_SELL_STOP: bid - price,
-        c.ORDER_TYPE_BUY_STOP_LIMIT: price - ask, c.ORDER_TYPE_SELL_STOP_LIMIT: bid - price,
+        c.ORDER_TYPE_BUY_LIMIT: ask - price,
+        c.ORDER_TYPE_SELL_LIMIT: price - bid,
+        c.ORDER_TYPE_BUY_STOP: price - ask,
+        c.ORDER_TYPE_SELL_STOP: bid - price,
+        c.ORDER_TYPE_BUY_STOP_LIMIT: price - ask,
+        c.ORDER_TYPE_SELL_STOP_LIMIT: bid - price,
     }[order_type]
     if not _far_enough(distance, spec, spec.trade_stops_level):
         return c.TRADE_RETCODE_INVALID_PRICE
     if order_type in STOP_LIMIT_TYPES:
-        gap = price - stoplimit if order_type == c.ORDER_TYPE_BUY_STOP_LIMIT else (
-            stoplimit - price)
+        gap = (
+            price - stoplimit if order_type == c.ORDER_TYPE_BUY_STOP_LIMIT else (stoplimit - price)
+        )
         if stoplimit <= 0 or gap < -EPS:
             return c.TRADE_RETCODE_INVALID_PRICE
     return None
@@ -207,8 +228,7 @@ def expiry_of(type_time: int, expiration: int, now_s: int) -> int:
     return 0
 
 
-def check_expiration(spec: SymbolSpec, type_time: int, expiration: int,
-                     now_s: int) -> int | None:
+def check_expiration(spec: SymbolSpec, type_time: int, expiration: int, now_s: int) -> int | None:
     bit = _EXPIRATION_BITS.get(type_time)
     if bit is None or not spec.expiration_mode & bit:
         return c.TRADE_RETCODE_INVALID_EXPIRATION
@@ -223,15 +243,20 @@ def check_order_frozen(spec: SymbolSpec, order: Order, bid: float, ask: float) -
     level = spec.trade_freeze_level
     if not level:
         return None
-    market = ask if order.type in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP,
-                                   c.ORDER_TYPE_BUY_STOP_LIMIT) else bid
+    market = (
+        ask
+        if order.type
+        in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT)
+        else bid
+    )
     if abs(order.price_open - market) < level * spec.point - EPS:
         return c.TRADE_RETCODE_FROZEN
     return None
 
 
-def check_position_frozen(spec: SymbolSpec, position: Position, bid: float,
-                          ask: float) -> int | None:
+def check_position_frozen(
+    spec: SymbolSpec, position: Position, bid: float, ask: float
+) -> int | None:
     """A position whose current SL or TP is within freeze_level of its closing price."""
     level = spec.trade_freeze_level
     if not level:
@@ -243,15 +268,22 @@ def check_position_frozen(spec: SymbolSpec, position: Position, bid: float,
     return None
 
 
-def check_volume_limit(spec: SymbolSpec, state: AccountState, buy: bool,
-                       volume: float) -> int | None:
+def check_volume_limit(
+    spec: SymbolSpec, state: AccountState, buy: bool, volume: float
+) -> int | None:
     """Open positions plus pending orders in one direction may not exceed volume_limit."""
     if not spec.volume_limit:
         return None
-    held = sum(p.volume for p in state.positions.values()
-               if p.symbol == spec.name and (p.type == c.POSITION_TYPE_BUY) == buy)
-    held += sum(o.volume_current for o in state.orders.values()
-                if o.symbol == spec.name and is_buy(o.type) == buy)
+    held = sum(
+        p.volume
+        for p in state.positions.values()
+        if p.symbol == spec.name and (p.type == c.POSITION_TYPE_BUY) == buy
+    )
+    held += sum(
+        o.volume_current
+        for o in state.orders.values()
+        if o.symbol == spec.name and is_buy(o.type) == buy
+    )
     if held + volume > spec.volume_limit + EPS:
         return c.TRADE_RETCODE_LIMIT_VOLUME
     return None

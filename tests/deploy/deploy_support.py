@@ -21,7 +21,8 @@ def require_binary(name: str) -> str:
     """Path of system binary `name`; skip the test when it is missing, but fail when
     MT5GW_REQUIRE_BINARIES=1 (CI sets it, so a missing package cannot hide a test)."""
     path = shutil.which(name) or next(
-        (p for d in ("/usr/sbin", "/sbin") if os.access(p := f"{d}/{name}", os.X_OK)), None)
+        (p for d in ("/usr/sbin", "/sbin") if os.access(p := f"{d}/{name}", os.X_OK)), None
+    )
     if path:
         return path
     message = f"system binary {name!r} not found"
@@ -36,8 +37,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None,
-                  host: str = "127.0.0.1", attempts: int = 300) -> None:
+def wait_for_port(
+    port: int,
+    proc: subprocess.Popen[bytes] | None = None,
+    host: str = "127.0.0.1",
+    attempts: int = 300,
+) -> None:
     """Poll until something accepts on host:port (bounded attempts, 0.05 s apart)."""
     for _ in range(attempts):
         if proc is not None and proc.poll() is not None:

@@ -16,15 +16,17 @@ def _report(scope: dict[str, Any], body_len: int = 0) -> bytes:
     for key, value in scope["headers"]:
         headers.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
     client = scope.get("client")
-    return json.dumps({
-        "type": scope["type"],
-        "method": scope.get("method"),
-        "path": scope["path"],
-        "client": client[0] if client else None,
-        "scheme": scope.get("scheme"),
-        "headers": headers,
-        "body_len": body_len,
-    }).encode()
+    return json.dumps(
+        {
+            "type": scope["type"],
+            "method": scope.get("method"),
+            "path": scope["path"],
+            "client": client[0] if client else None,
+            "scheme": scope.get("scheme"),
+            "headers": headers,
+            "body_len": body_len,
+        }
+    ).encode()
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -50,6 +52,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         more = message.get("more_body", False)
     query = parse_qs(scope.get("query_string", b"").decode())
     status = int(query.get("status", ["200"])[0])
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": _report(scope, body_len)})

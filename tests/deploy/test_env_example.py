@@ -27,11 +27,16 @@ def test_every_name_is_a_real_setting() -> None:
 def test_filled_in_example_is_accepted_in_production() -> None:
     from gateway.config import Settings
 
-    values = {k.lower(): v for k, v in example_keys(include_commented=False).items()
-              if k not in READ_OUTSIDE_SETTINGS and v}
+    values = {
+        k.lower(): v
+        for k, v in example_keys(include_commented=False).items()
+        if k not in READ_OUTSIDE_SETTINGS and v
+    }
     settings = Settings(_env_file=None, **values)
     assert settings.is_production
     assert [(e.name, e.host, e.port) for e in settings.terminal_endpoints()] == [
-        ("mt5", "127.0.0.1", 8001)]
+        ("mt5", "127.0.0.1", 8001)
+    ]
     assert settings.jwks_url == (
-        "https://your-project-ref.supabase.co/auth/v1/.well-known/jwks.json")
+        "https://your-project-ref.supabase.co/auth/v1/.well-known/jwks.json"
+    )

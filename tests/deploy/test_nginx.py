@@ -41,8 +41,9 @@ class Site:
         """HTTPS client for https://localhost:PORT whose TCP source address is `source`
         (any 127.x address is local, so nginx sees a distinct $remote_addr per test)."""
         transport = httpx.HTTPTransport(verify=self.tls_context(), local_address=source)
-        return httpx.Client(transport=transport, base_url=f"https://localhost:{self.https_port}",
-                            timeout=10)
+        return httpx.Client(
+            transport=transport, base_url=f"https://localhost:{self.https_port}", timeout=10
+        )
 
 
 def _swap(text: str, old: str, new: str, *, regex: bool = False) -> str:
@@ -51,8 +52,16 @@ def _swap(text: str, old: str, new: str, *, regex: bool = False) -> str:
     return result
 
 
-def render_site(tmp: Path, *, http_port: int, https_port: int, upstream_port: int,
-                cert: Path, key: Path, webroot: Path) -> str:
+def render_site(
+    tmp: Path,
+    *,
+    http_port: int,
+    https_port: int,
+    upstream_port: int,
+    cert: Path,
+    key: Path,
+    webroot: Path,
+) -> str:
     text = (NGINX_DIR / "mt5-gateway.conf").read_text()
     text = _swap(text, r"\n\s*listen \[::\]:\d+[^;]*;", "", regex=True)  # no IPv6 in tests
     text = _swap(text, r"listen 80\b", f"listen 127.0.0.1:{http_port}", regex=True)
@@ -66,8 +75,10 @@ def render_site(tmp: Path, *, http_port: int, https_port: int, upstream_port: in
 
 
 def main_conf(prefix: Path, site_conf: Path) -> str:
-    temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix}/tmp/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     user = "user root root;\n" if os.geteuid() == 0 else ""  # workers must read tmp files
     return f"""{user}worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -84,10 +95,27 @@ http {{
 def make_cert(openssl: str, directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -95,17 +123,34 @@ def make_cert(openssl: str, directory: Path) -> tuple[Path, Path]:
 def upstream_port() -> Iterator[int]:
     """Real uvicorn, run with the proxy-header flags of deploy/mt5-gateway.service."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "echo_app:app", "--app-dir", str(Path(__file__).parent),
-           "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
-           "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "echo_app:app",
+        "--app-dir",
+        str(Path(__file__).parent),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
     with running(cmd, port):
         yield port
 
 
 @pytest.fixture(scope="module")
-def site(nginx_bin: str, openssl_bin: str, upstream_port: int,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    nginx_bin: str, openssl_bin: str, upstream_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     prefix = tmp_path_factory.mktemp("nginx")
     (prefix / "tmp").mkdir()
     webroot = prefix / "webroot"
@@ -113,13 +158,22 @@ def site(nginx_bin: str, openssl_bin: str, upstream_port: int,
     cert, key = make_cert(openssl_bin, prefix)
     http_port, https_port = free_port(), free_port()
     site_conf = prefix / "site.conf"
-    site_conf.write_text(render_site(prefix, http_port=http_port, https_port=https_port,
-                                     upstream_port=upstream_port, cert=cert, key=key,
-                                     webroot=webroot))
+    site_conf.write_text(
+        render_site(
+            prefix,
+            http_port=http_port,
+            https_port=https_port,
+            upstream_port=upstream_port,
+            cert=cert,
+            key=key,
+            webroot=webroot,
+        )
+    )
     conf = prefix / "nginx.conf"
     conf.write_text(main_conf(prefix, site_conf))
-    test = subprocess.run([nginx_bin, "-t", "-p", str(prefix), "-c", str(conf)],
-                          capture_output=True, text=True)
+    test = subprocess.run(
+        [nginx_bin, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
+    )
     assert test.returncode == 0, test.stderr
     subprocess.run([nginx_bin, "-p", str(prefix), "-c", str(conf)], check=True)
     try:
@@ -129,8 +183,9 @@ def site(nginx_bin: str, openssl_bin: str, upstream_port: int,
     finally:
         pid_file = prefix / "nginx.pid"
         if pid_file.exists():
-            subprocess.run([nginx_bin, "-p", str(prefix), "-c", str(conf), "-s", "stop"],
-                           check=False)
+            subprocess.run(
+                [nginx_bin, "-p", str(prefix), "-c", str(conf), "-s", "stop"], check=False
+            )
 
 
 def seen(response: httpx.Response) -> dict:
@@ -140,41 +195,54 @@ def seen(response: httpx.Response) -> dict:
 
 # --- plain HTTP --------------------------------------------------------------------------
 
+
 def test_http_redirects_to_https(site: Site) -> None:
-    r = httpx.get(f"http://127.0.0.1:{site.http_port}/api/v1/positions?symbol=EURUSD",
-                  headers={"Host": "localhost"})
+    r = httpx.get(
+        f"http://127.0.0.1:{site.http_port}/api/v1/positions?symbol=EURUSD",
+        headers={"Host": "localhost"},
+    )
     assert r.status_code == 301
     assert r.headers["location"] == "https://localhost/api/v1/positions?symbol=EURUSD"
 
 
 def test_acme_challenge_is_served_over_http(site: Site) -> None:
     (site.webroot / ".well-known" / "acme-challenge" / "tok3n").write_text("tok3n.key")
-    r = httpx.get(f"http://127.0.0.1:{site.http_port}/.well-known/acme-challenge/tok3n",
-                  headers={"Host": "localhost"})
+    r = httpx.get(
+        f"http://127.0.0.1:{site.http_port}/.well-known/acme-challenge/tok3n",
+        headers={"Host": "localhost"},
+    )
     assert (r.status_code, r.text) == (200, "tok3n.key")
 
 
 # --- TLS ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_tls_12_and_13_are_served(site: Site, version: ssl.TLSVersion) -> None:
     ctx = site.tls_context()
     ctx.minimum_version = ctx.maximum_version = version
-    with socket.create_connection(("127.0.0.1", site.https_port)) as raw, \
-            ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-        assert tls.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2",
-                                 ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+    with (
+        socket.create_connection(("127.0.0.1", site.https_port)) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        assert (
+            tls.version()
+            == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+        )
 
 
 def test_unknown_server_name_gets_no_certificate(site: Site) -> None:
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", site.https_port)) as raw, \
-            pytest.raises(ssl.SSLError, match=r"(?i)unrecognized.name"):
+    with (
+        socket.create_connection(("127.0.0.1", site.https_port)) as raw,
+        pytest.raises(ssl.SSLError, match=r"(?i)unrecognized.name"),
+    ):
         ctx.wrap_socket(raw, server_hostname="scanner.invalid")
 
 
 # --- headers -----------------------------------------------------------------------------
+
 
 def test_security_headers_on_success_and_on_errors(site: Site) -> None:
     with site.client() as client:
@@ -198,8 +266,9 @@ def test_docs_get_a_csp_that_lets_swagger_ui_load(site: Site) -> None:
 
 def test_forwarded_for_is_overwritten_with_the_real_client(site: Site) -> None:
     with site.client(source="127.0.0.2") as client:
-        r = client.get("/health", headers={"X-Forwarded-For": "6.6.6.6, 10.0.0.1",
-                                           "X-Real-IP": "6.6.6.6"})
+        r = client.get(
+            "/health", headers={"X-Forwarded-For": "6.6.6.6, 10.0.0.1", "X-Real-IP": "6.6.6.6"}
+        )
     got = seen(r)
     assert got["headers"]["x-forwarded-for"] == ["127.0.0.2"]
     assert got["headers"]["x-real-ip"] == ["127.0.0.2"]
@@ -209,6 +278,7 @@ def test_forwarded_for_is_overwritten_with_the_real_client(site: Site) -> None:
 
 
 # --- access control and limits -----------------------------------------------------------
+
 
 def test_metrics_only_from_localhost(site: Site) -> None:
     with site.client(source="127.0.0.2") as outsider:
@@ -251,6 +321,7 @@ def test_oversized_body_is_refused_with_413(site: Site) -> None:
 
 
 # --- WebSocket ---------------------------------------------------------------------------
+
 
 def test_websocket_upgrade_passes_on_stream_paths(site: Site) -> None:
     url = f"wss://localhost:{site.https_port}/api/v1/stream/quotes"

@@ -24,7 +24,8 @@ SECRET = b"test-terminal-secret-0123456789abcdef"
 needs_server = pytest.mark.skipif(
     not (REPO / "terminal-image" / "terminal_server" / "__main__.py").exists()
     or not all((REPO / "simulator" / f).exists() for f in ("module.py", "broker.py")),
-    reason="terminal_server or the simulator (module.py, broker.py) not in the repository yet")
+    reason="terminal_server or the simulator (module.py, broker.py) not in the repository yet",
+)
 
 
 def entrypoint_env(**settings: str) -> dict[str, str]:
@@ -49,8 +50,11 @@ def connect(port: int, secret: bytes) -> rpyc.Connection:
     if verdict != b"OK":
         sock.close()
         raise PermissionError(f"handshake refused: {verdict!r}")
-    return rpyc.connect_stream(SocketStream(sock), service=VoidService,
-                               config={"allow_pickle": False, "sync_request_timeout": 30})
+    return rpyc.connect_stream(
+        SocketStream(sock),
+        service=VoidService,
+        config={"allow_pickle": False, "sync_request_timeout": 30},
+    )
 
 
 @pytest.fixture
@@ -71,9 +75,13 @@ def two_terminals(secret_file: Path) -> Iterator[int]:
             break
         except OSError:
             port = free_port()
-    env = entrypoint_env(TERMINAL_HOST="127.0.0.1", TERMINAL_PORT=str(port),
-                         TERMINAL_SECRET_FILE=str(secret_file), SIM_TERMINALS="2",
-                         LOG_LEVEL="WARNING")
+    env = entrypoint_env(
+        TERMINAL_HOST="127.0.0.1",
+        TERMINAL_PORT=str(port),
+        TERMINAL_SECRET_FILE=str(secret_file),
+        SIM_TERMINALS="2",
+        LOG_LEVEL="WARNING",
+    )
     with running(["sh", str(SCRIPT)], port, env=env) as proc:
         wait_for_port(port + 1, proc)
         yield port
@@ -99,17 +107,23 @@ def test_wrong_secret_is_refused(two_terminals: int) -> None:
 
 
 def test_refuses_non_loopback_bind_without_authentication() -> None:
-    env = entrypoint_env(TERMINAL_HOST="0.0.0.0", TERMINAL_PORT=str(free_port()),
-                         TERMINAL_SECRET_FILE="")
-    result = subprocess.run(["sh", str(SCRIPT)], env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = entrypoint_env(
+        TERMINAL_HOST="0.0.0.0", TERMINAL_PORT=str(free_port()), TERMINAL_SECRET_FILE=""
+    )
+    result = subprocess.run(
+        ["sh", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 64
     assert "refusing to listen on 0.0.0.0" in result.stderr
 
 
 def test_unreadable_secret_file_is_an_error(tmp_path: Path) -> None:
-    env = entrypoint_env(TERMINAL_HOST="127.0.0.1", TERMINAL_PORT=str(free_port()),
-                         TERMINAL_SECRET_FILE=str(tmp_path / "missing"))
-    result = subprocess.run(["sh", str(SCRIPT)], env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = entrypoint_env(
+        TERMINAL_HOST="127.0.0.1",
+        TERMINAL_PORT=str(free_port()),
+        TERMINAL_SECRET_FILE=str(tmp_path / "missing"),
+    )
+    result = subprocess.run(
+        ["sh", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 66 and "cannot read secret file" in result.stderr

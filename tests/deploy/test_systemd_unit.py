@@ -39,28 +39,37 @@ def checkable_unit(tmp_path: Path) -> Path:
 
 
 def test_unit_verifies_cleanly(systemd_analyze_bin: str, checkable_unit: Path) -> None:
-    result = subprocess.run([systemd_analyze_bin, "verify", str(checkable_unit)],
-                            capture_output=True, text=True, cwd=checkable_unit.parent)
+    result = subprocess.run(
+        [systemd_analyze_bin, "verify", str(checkable_unit)],
+        capture_output=True,
+        text=True,
+        cwd=checkable_unit.parent,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""  # no warnings either
 
 
-def test_only_the_install_path_differs_from_this_machine(systemd_analyze_bin: str,
-                                                           tmp_path: Path) -> None:
+def test_only_the_install_path_differs_from_this_machine(
+    systemd_analyze_bin: str, tmp_path: Path
+) -> None:
     """The shipped file fails here only because /opt/mt5-gateway is not installed."""
     copy = tmp_path / UNIT.name
     copy.write_text(UNIT.read_text())
-    result = subprocess.run([systemd_analyze_bin, "verify", str(copy)],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [systemd_analyze_bin, "verify", str(copy)], capture_output=True, text=True, cwd=tmp_path
+    )
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and UVICORN in lines[0] and "not executable" in lines[0], lines
 
 
 def test_sandbox_exposure_is_low(systemd_analyze_bin: str, checkable_unit: Path) -> None:
     # --threshold compares against the overall exposure x10: 20 means "2.0 or better".
-    result = subprocess.run([systemd_analyze_bin, "security", "--offline=yes", "--threshold=20",
-                             str(checkable_unit)], capture_output=True, text=True,
-                            cwd=checkable_unit.parent)
+    result = subprocess.run(
+        [systemd_analyze_bin, "security", "--offline=yes", "--threshold=20", str(checkable_unit)],
+        capture_output=True,
+        text=True,
+        cwd=checkable_unit.parent,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
 
 
@@ -80,8 +89,12 @@ def test_runs_unprivileged_with_env_file_and_state_dir() -> None:
     assert "SupplementaryGroups" not in d  # never the docker group: it is root-equivalent
     assert d["EnvironmentFile"] == ["/etc/mt5-gateway/gateway.env"]
     assert d["Restart"] == ["on-failure"]
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict",
-                       "PrivateTmp": "yes", "ProtectHome": "yes"}.items():
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+    }.items():
         assert d[key] == [value], key
     assert d["ReadWritePaths"] == ["/var/lib/mt5-gateway"]
     assert d["CapabilityBoundingSet"] == [""]

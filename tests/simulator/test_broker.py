@@ -34,9 +34,23 @@ def broker() -> Broker:
 
 def req(action: int = c.TRADE_ACTION_DEAL, **fields: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "action": action, "magic": 0, "order": 0, "symbol": "", "volume": 0.0, "price": 0.0,
-        "stoplimit": 0.0, "sl": 0.0, "tp": 0.0, "deviation": 0, "type": 0, "type_filling": 0,
-        "type_time": 0, "expiration": 0, "comment": "", "position": 0, "position_by": 0,
+        "action": action,
+        "magic": 0,
+        "order": 0,
+        "symbol": "",
+        "volume": 0.0,
+        "price": 0.0,
+        "stoplimit": 0.0,
+        "sl": 0.0,
+        "tp": 0.0,
+        "deviation": 0,
+        "type": 0,
+        "type_filling": 0,
+        "type_time": 0,
+        "expiration": 0,
+        "comment": "",
+        "position": 0,
+        "position_by": 0,
     }
     base.update(fields)
     return base
@@ -54,11 +68,20 @@ def sell(b: Broker, login: int = HEDGE, symbol: str = "EURUSD", volume: float = 
     return send(b, login, symbol=symbol, volume=volume, type=c.ORDER_TYPE_SELL, **kw)
 
 
-def pending(b: Broker, order_type: int, price: float, login: int = HEDGE,
-            symbol: str = "EURUSD", **kw):
+def pending(
+    b: Broker, order_type: int, price: float, login: int = HEDGE, symbol: str = "EURUSD", **kw
+):
     kw.setdefault("type_filling", c.ORDER_FILLING_RETURN)
-    return send(b, login, action=c.TRADE_ACTION_PENDING, symbol=symbol, volume=0.1,
-                type=order_type, price=price, **kw)
+    return send(
+        b,
+        login,
+        action=c.TRADE_ACTION_PENDING,
+        symbol=symbol,
+        volume=0.1,
+        type=order_type,
+        price=price,
+        **kw,
+    )
 
 
 def everything(b: Broker, login: int, kind: str = "deals"):
@@ -68,17 +91,31 @@ def everything(b: Broker, login: int, kind: str = "deals"):
 
 # --- accounts -------------------------------------------------------------------------------
 
+
 def test_accounts_start_with_a_balance_deposit(broker):
     assert broker.authenticate(HEDGE, "demo-10001") == "master"
     assert broker.authenticate(HEDGE, "investor-10001") == "investor"
     assert broker.authenticate(HEDGE, "nope") is None and broker.authenticate(999, "x") is None
     (deposit,) = everything(broker, EUR_HEDGE)
-    assert (deposit.type, deposit.entry, deposit.order, deposit.position_id, deposit.profit,
-            deposit.symbol) == (c.DEAL_TYPE_BALANCE, c.DEAL_ENTRY_IN, 0, 0, 5000.0, "")
+    assert (
+        deposit.type,
+        deposit.entry,
+        deposit.order,
+        deposit.position_id,
+        deposit.profit,
+        deposit.symbol,
+    ) == (c.DEAL_TYPE_BALANCE, c.DEAL_ENTRY_IN, 0, 0, 5000.0, "")
     info = broker.account_info(EUR_HEDGE, False)
-    assert (info.balance, info.equity, info.margin, info.margin_level, info.currency,
-            info.leverage, info.server, info.trade_allowed) == (
-        5000.0, 5000.0, 0.0, 0.0, "EUR", 30, "Sim-Demo", True)
+    assert (
+        info.balance,
+        info.equity,
+        info.margin,
+        info.margin_level,
+        info.currency,
+        info.leverage,
+        info.server,
+        info.trade_allowed,
+    ) == (5000.0, 5000.0, 0.0, 0.0, "EUR", 30, "Sim-Demo", True)
 
 
 def test_investor_cannot_trade(broker):
@@ -98,6 +135,7 @@ def test_server_forbidding_experts_gives_10026():
 
 # --- market deals, history, money ---------------------------------------------------------
 
+
 def test_market_buy_writes_order_deal_position_and_margin_agrees(broker):
     tick = broker.tick_info("EURUSD")
     check = broker.order_check(HEDGE, req(symbol="EURUSD", volume=0.1), investor=False)
@@ -106,21 +144,50 @@ def test_market_buy_writes_order_deal_position_and_margin_agrees(broker):
     assert calc == pytest.approx(0.1 * 100_000 / 100 * tick.bid, abs=0.01)  # EUR→USD at bid
     result = buy(broker, magic=42, comment="first")
     assert (result.retcode, result.comment, result.price, result.volume) == (
-        10009, "Request executed", tick.ask, 0.1)
+        10009,
+        "Request executed",
+        tick.ask,
+        0.1,
+    )
     assert result.deal == result.order + 1 and result.request_id == 1
     assert send(broker, symbol="EURUSD", volume=0.5).request_id == 2
     (position,) = broker.positions(HEDGE, ticket=result.order)
-    assert (position.ticket, position.identifier, position.magic, position.reason,
-            position.comment, position.price_open) == (
-        result.order, result.order, 42, c.POSITION_REASON_EXPERT, "first", tick.ask)
+    assert (
+        position.ticket,
+        position.identifier,
+        position.magic,
+        position.reason,
+        position.comment,
+        position.price_open,
+    ) == (result.order, result.order, 42, c.POSITION_REASON_EXPERT, "first", tick.ask)
     (order,) = broker.history_orders(HEDGE, ticket=result.order)
     assert (order.state, order.type, order.reason, order.position_id, order.magic) == (
-        c.ORDER_STATE_FILLED, c.ORDER_TYPE_BUY, c.ORDER_REASON_EXPERT, result.order, 42)
+        c.ORDER_STATE_FILLED,
+        c.ORDER_TYPE_BUY,
+        c.ORDER_REASON_EXPERT,
+        result.order,
+        42,
+    )
     (deal,) = broker.history_deals(HEDGE, ticket=result.order)
-    assert (deal.ticket, deal.entry, deal.type, deal.reason, deal.position_id, deal.magic,
-            deal.comment, deal.price) == (result.deal, c.DEAL_ENTRY_IN, c.DEAL_TYPE_BUY,
-                                          c.DEAL_REASON_EXPERT, result.order, 42, "first",
-                                          tick.ask)
+    assert (
+        deal.ticket,
+        deal.entry,
+        deal.type,
+        deal.reason,
+        deal.position_id,
+        deal.magic,
+        deal.comment,
+        deal.price,
+    ) == (
+        result.deal,
+        c.DEAL_ENTRY_IN,
+        c.DEAL_TYPE_BUY,
+        c.DEAL_REASON_EXPERT,
+        result.order,
+        42,
+        "first",
+        tick.ask,
+    )
     info = broker.account_info(HEDGE, False)
     bigger = broker.order_calc_margin(HEDGE, c.ORDER_TYPE_BUY, "EURUSD", 0.5, tick.ask)
     assert info.margin == pytest.approx(check.margin + bigger, abs=0.011)
@@ -134,21 +201,29 @@ def test_order_check_changes_nothing_and_predicts_the_send(broker):
     buy(broker, volume=1.0)
     info = broker.account_info(HEDGE, False)
     assert (info.margin, info.margin_free, info.equity) == (
-        before.margin, before.margin_free, before.equity)
+        before.margin,
+        before.margin_free,
+        before.equity,
+    )
 
 
 def test_partial_and_full_close_realise_profit(broker):
     opened = buy(broker, volume=0.3)
     broker.market.push_price("EURUSD", 1.25000, 1.25010)
-    expected = broker.order_calc_profit(HEDGE, c.ORDER_TYPE_BUY, "EURUSD", 0.1, opened.price,
-                                        1.25000)
+    expected = broker.order_calc_profit(
+        HEDGE, c.ORDER_TYPE_BUY, "EURUSD", 0.1, opened.price, 1.25000
+    )
     part = sell(broker, volume=0.1, position=opened.order)
     assert (part.retcode, part.price) == (10009, 1.25)
     (position,) = broker.positions(HEDGE)
     assert (position.ticket, position.volume) == (opened.order, 0.2)
     deal = broker.history_deals(HEDGE, ticket=part.order)[0]
     assert (deal.entry, deal.type, deal.position_id, deal.profit) == (
-        c.DEAL_ENTRY_OUT, c.DEAL_TYPE_SELL, opened.order, expected)
+        c.DEAL_ENTRY_OUT,
+        c.DEAL_TYPE_SELL,
+        opened.order,
+        expected,
+    )
     assert sell(broker, volume=0.3, position=opened.order).retcode == 10038
     assert sell(broker, volume=0.2, position=opened.order).retcode == 10009
     assert broker.positions(HEDGE) == ()
@@ -174,12 +249,22 @@ def test_netting_reduces_and_reverses_with_inout(broker):
     assert (position.ticket, position.type, position.volume) == (first.order, 0, 0.2)
     reverse = sell(broker, NET, volume=0.5)
     (position,) = broker.positions(NET)
-    assert (position.ticket, position.identifier, position.type, position.volume,
-            position.price_open) == (first.order, first.order, 1, 0.3, reverse.price)
-    entries = [(d.order, d.entry, d.volume, d.position_id)
-               for d in broker.history_deals(NET, position=first.order)]
-    assert entries == [(first.order, 0, 0.3, first.order), (reduce.order, 1, 0.1, first.order),
-                       (reverse.order, 2, 0.5, first.order)]
+    assert (
+        position.ticket,
+        position.identifier,
+        position.type,
+        position.volume,
+        position.price_open,
+    ) == (first.order, first.order, 1, 0.3, reverse.price)
+    entries = [
+        (d.order, d.entry, d.volume, d.position_id)
+        for d in broker.history_deals(NET, position=first.order)
+    ]
+    assert entries == [
+        (first.order, 0, 0.3, first.order),
+        (reduce.order, 1, 0.1, first.order),
+        (reverse.order, 2, 0.5, first.order),
+    ]
     grow = sell(broker, NET, volume=0.1)
     assert broker.positions(NET)[0].volume == 0.4 and grow.retcode == 10009
     assert buy(broker, NET, volume=0.4).retcode == 10009 and broker.positions(NET) == ()
@@ -205,18 +290,34 @@ def test_eur_account_converts_margin_and_profit(broker):
 
 # --- rules ----------------------------------------------------------------------------------
 
+
 def test_filling_policy_matrix(broker):
-    fok, ioc, ret, boc = (c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN,
-                          c.ORDER_FILLING_BOC)
-    cases = [("EURUSD", fok, 10009), ("EURUSD", ioc, 10009), ("EURUSD", ret, 10030),
-             ("EURUSD", boc, 10030), ("AUDUSD", ioc, 10030), ("AUDUSD", fok, 10009),
-             ("USDCHF", fok, 10030), ("USDCHF", ioc, 10009)]
+    fok, ioc, ret, boc = (
+        c.ORDER_FILLING_FOK,
+        c.ORDER_FILLING_IOC,
+        c.ORDER_FILLING_RETURN,
+        c.ORDER_FILLING_BOC,
+    )
+    cases = [
+        ("EURUSD", fok, 10009),
+        ("EURUSD", ioc, 10009),
+        ("EURUSD", ret, 10030),
+        ("EURUSD", boc, 10030),
+        ("AUDUSD", ioc, 10030),
+        ("AUDUSD", fok, 10009),
+        ("USDCHF", fok, 10030),
+        ("USDCHF", ioc, 10009),
+    ]
     for symbol, filling, code in cases:
         volume = 0.1 if symbol == "AUDUSD" else 0.01
         result = buy(broker, symbol=symbol, volume=volume, type_filling=filling)
         assert (symbol, filling, result.retcode) == (symbol, filling, code)
-    assert broker.order_check(HEDGE, req(symbol="EURUSD", volume=0.1, type_filling=ret),
-                              investor=False).comment == "Unsupported filling mode"
+    assert (
+        broker.order_check(
+            HEDGE, req(symbol="EURUSD", volume=0.1, type_filling=ret), investor=False
+        ).comment
+        == "Unsupported filling mode"
+    )
     gold = broker.tick_info("XAUUSD")  # instant execution ignores the policy
     assert buy(broker, symbol="XAUUSD", price=gold.ask, type_filling=ret).retcode == 10009
 
@@ -225,7 +326,12 @@ def test_instant_execution_requotes_beyond_deviation(broker):
     gold = broker.tick_info("XAUUSD")
     far = buy(broker, symbol="XAUUSD", price=gold.ask - 0.50, deviation=10)
     assert (far.retcode, far.comment, far.bid, far.ask, far.deal) == (
-        10004, "Requote", gold.bid, gold.ask, 0)
+        10004,
+        "Requote",
+        gold.bid,
+        gold.ask,
+        0,
+    )
     near = buy(broker, symbol="XAUUSD", price=round(gold.ask - 0.10, 2), deviation=10)
     assert (near.retcode, near.price) == (10009, gold.ask)
     assert buy(broker, symbol="XAUUSD", price=0.0).retcode == c.TRADE_RETCODE_INVALID_PRICE
@@ -263,8 +369,9 @@ def test_stops_level_and_side(broker):
     assert buy(broker, symbol="GBPUSD", sl=round(tick.bid - 0.00005, 5)).retcode == 10016
     assert buy(broker, symbol="GBPUSD", sl=round(tick.bid + 0.001, 5)).retcode == 10016
     assert sell(broker, symbol="GBPUSD", tp=round(tick.ask + 0.001, 5)).retcode == 10016
-    ok = buy(broker, symbol="GBPUSD", sl=round(tick.bid - 0.0002, 5),
-             tp=round(tick.bid + 0.0002, 5))
+    ok = buy(
+        broker, symbol="GBPUSD", sl=round(tick.bid - 0.0002, 5), tp=round(tick.bid + 0.0002, 5)
+    )
     assert ok.retcode == 10009
     position = broker.positions(HEDGE)[0]
     assert (position.sl, position.tp) == (round(tick.bid - 0.0002, 5), round(tick.bid + 0.0002, 5))
@@ -282,6 +389,7 @@ def test_fifo_and_limit_orders():
 
 # --- pending orders and triggers -------------------------------------------------------------
 
+
 def test_pending_price_side_and_expiration_rules(broker):
     t = broker.tick_info("EURUSD")
     assert pending(broker, c.ORDER_TYPE_BUY_LIMIT, t.ask + 0.001).retcode == 10015
@@ -292,20 +400,44 @@ def test_pending_price_side_and_expiration_rules(broker):
     low = round(t.ask - 0.01, 5)
     assert pending(broker, c.ORDER_TYPE_BUY_LIMIT, low, sl=low + 0.001).retcode == 10016
     now_s = broker.market.now_ms() // 1000
-    assert pending(broker, c.ORDER_TYPE_BUY_LIMIT, low, type_time=c.ORDER_TIME_SPECIFIED,
-                   expiration=now_s - 1).retcode == 10022
+    assert (
+        pending(
+            broker,
+            c.ORDER_TYPE_BUY_LIMIT,
+            low,
+            type_time=c.ORDER_TIME_SPECIFIED,
+            expiration=now_s - 1,
+        ).retcode
+        == 10022
+    )
     usdchf = broker.tick_info("USDCHF")  # expiration_mode GTC|DAY only
-    assert pending(broker, c.ORDER_TYPE_BUY_LIMIT, round(usdchf.ask - 0.01, 5),
-                   symbol="USDCHF", type_time=c.ORDER_TIME_SPECIFIED,
-                   expiration=now_s + 3600).retcode == 10022
-    assert pending(broker, c.ORDER_TYPE_BUY_LIMIT, low, type_filling=c.ORDER_FILLING_BOC
-                   ).retcode == 10030
+    assert (
+        pending(
+            broker,
+            c.ORDER_TYPE_BUY_LIMIT,
+            round(usdchf.ask - 0.01, 5),
+            symbol="USDCHF",
+            type_time=c.ORDER_TIME_SPECIFIED,
+            expiration=now_s + 3600,
+        ).retcode
+        == 10022
+    )
+    assert (
+        pending(broker, c.ORDER_TYPE_BUY_LIMIT, low, type_filling=c.ORDER_FILLING_BOC).retcode
+        == 10030
+    )
     placed = pending(broker, c.ORDER_TYPE_BUY_LIMIT, low, magic=5, comment="dip")
     assert (placed.retcode, placed.deal, placed.volume) == (10009, 0, 0.1)
     (order,) = broker.orders(HEDGE)
-    assert (order.ticket, order.state, order.price_open, order.magic, order.comment,
-            order.type_filling, order.price_current) == (
-        placed.order, c.ORDER_STATE_PLACED, low, 5, "dip", c.ORDER_FILLING_RETURN, t.ask)
+    assert (
+        order.ticket,
+        order.state,
+        order.price_open,
+        order.magic,
+        order.comment,
+        order.type_filling,
+        order.price_current,
+    ) == (placed.order, c.ORDER_STATE_PLACED, low, 5, "dip", c.ORDER_FILLING_RETURN, t.ask)
     assert broker.history_orders(HEDGE, ticket=placed.order) == ()
 
 
@@ -318,13 +450,22 @@ def test_buy_limit_fires_when_price_reaches_it(broker):
     assert broker.orders(HEDGE) == ()
     (position,) = broker.positions(HEDGE)
     assert (position.ticket, position.price_open, position.magic) == (
-        placed.order, round(low - 0.0001, 5), 9)
+        placed.order,
+        round(low - 0.0001, 5),
+        9,
+    )
     (order,) = broker.history_orders(HEDGE, ticket=placed.order)
     assert (order.state, order.type, order.position_id) == (
-        c.ORDER_STATE_FILLED, c.ORDER_TYPE_BUY_LIMIT, placed.order)
+        c.ORDER_STATE_FILLED,
+        c.ORDER_TYPE_BUY_LIMIT,
+        placed.order,
+    )
     (deal,) = broker.history_deals(HEDGE, ticket=placed.order)
     assert (deal.entry, deal.position_id, deal.reason) == (
-        c.DEAL_ENTRY_IN, placed.order, c.DEAL_REASON_EXPERT)
+        c.DEAL_ENTRY_IN,
+        placed.order,
+        c.DEAL_REASON_EXPERT,
+    )
 
 
 def test_stop_limit_activation_places_a_limit_order(broker):
@@ -335,7 +476,10 @@ def test_stop_limit_activation_places_a_limit_order(broker):
     broker.market.push_price("EURUSD", trigger + 0.0001, trigger + 0.0002)
     (order,) = broker.orders(HEDGE)
     assert (order.type, order.price_open, order.type_filling) == (
-        c.ORDER_TYPE_BUY_LIMIT, limit, c.ORDER_FILLING_RETURN)
+        c.ORDER_TYPE_BUY_LIMIT,
+        limit,
+        c.ORDER_FILLING_RETURN,
+    )
     assert broker.history_orders(HEDGE, ticket=placed.order)[0].state == c.ORDER_STATE_FILLED
     broker.market.push_price("EURUSD", limit - 0.0002, limit - 0.0001)
     assert broker.positions(HEDGE)[0].ticket == order.ticket
@@ -352,25 +496,42 @@ def test_sl_and_tp_close_positions_with_reason_and_comment(broker):
     closing = [d for d in broker.history_deals(HEDGE, position=first.order) if d.entry == 1]
     (deal,) = closing
     assert (deal.reason, deal.comment, deal.price, deal.type) == (
-        c.DEAL_REASON_SL, f"[sl {sl:.5f}]", round(sl - 0.0001, 5), c.DEAL_TYPE_SELL)
+        c.DEAL_REASON_SL,
+        f"[sl {sl:.5f}]",
+        round(sl - 0.0001, 5),
+        c.DEAL_TYPE_SELL,
+    )
     (order,) = broker.history_orders(HEDGE, ticket=deal.order)
     assert (order.reason, order.comment, order.position_id) == (
-        c.ORDER_REASON_SL, f"[sl {sl:.5f}]", first.order)
+        c.ORDER_REASON_SL,
+        f"[sl {sl:.5f}]",
+        first.order,
+    )
     broker.market.push_price("EURUSD", round(tp - 0.0003, 5), round(tp - 0.0001, 5))
     assert broker.positions(HEDGE) == ()
     (tp_deal,) = [d for d in broker.history_deals(HEDGE, position=second.order) if d.entry == 1]
     assert (tp_deal.reason, tp_deal.comment, tp_deal.price, tp_deal.type) == (
-        c.DEAL_REASON_TP, f"[tp {tp:.5f}]", round(tp - 0.0001, 5), c.DEAL_TYPE_BUY)
-    assert tp_deal.profit == broker.order_calc_profit(HEDGE, c.ORDER_TYPE_SELL, "EURUSD", 0.1,
-                                                      second.price, tp_deal.price)
+        c.DEAL_REASON_TP,
+        f"[tp {tp:.5f}]",
+        round(tp - 0.0001, 5),
+        c.DEAL_TYPE_BUY,
+    )
+    assert tp_deal.profit == broker.order_calc_profit(
+        HEDGE, c.ORDER_TYPE_SELL, "EURUSD", 0.1, second.price, tp_deal.price
+    )
 
 
 def test_orders_expire_with_state_expired():
     b, clock = make_broker()
     t = b.tick_info("EURUSD")
     now_s = b.market.now_ms() // 1000
-    placed = pending(b, c.ORDER_TYPE_BUY_LIMIT, round(t.ask - 0.05, 5),
-                     type_time=c.ORDER_TIME_SPECIFIED, expiration=now_s + 600)
+    placed = pending(
+        b,
+        c.ORDER_TYPE_BUY_LIMIT,
+        round(t.ask - 0.05, 5),
+        type_time=c.ORDER_TIME_SPECIFIED,
+        expiration=now_s + 600,
+    )
     (order,) = b.orders(HEDGE)
     assert order.time_expiration == now_s + 600
     clock.advance(599_000)
@@ -417,24 +578,35 @@ def test_sltp_on_positions(broker):
 
 def test_close_by_on_hedging_only(broker):
     big, small = buy(broker, volume=0.3), sell(broker, volume=0.1)
-    result = send(broker, action=c.TRADE_ACTION_CLOSE_BY, position=big.order,
-                  position_by=small.order)
+    result = send(
+        broker, action=c.TRADE_ACTION_CLOSE_BY, position=big.order, position_by=small.order
+    )
     assert (result.retcode, result.volume) == (10009, 0.1)
     (left,) = broker.positions(HEDGE)
     assert (left.ticket, left.volume) == (big.order, 0.2)
     deals = broker.history_deals(HEDGE, ticket=result.order)
     assert [(d.entry, d.position_id, d.volume) for d in deals] == [
-        (c.DEAL_ENTRY_OUT_BY, big.order, 0.1), (c.DEAL_ENTRY_OUT_BY, small.order, 0.1)]
+        (c.DEAL_ENTRY_OUT_BY, big.order, 0.1),
+        (c.DEAL_ENTRY_OUT_BY, small.order, 0.1),
+    ]
     assert [d.price for d in deals] == [small.price, big.price]
     (order,) = broker.history_orders(HEDGE, ticket=result.order)
     assert (order.type, order.position_id, order.position_by_id) == (
-        c.ORDER_TYPE_CLOSE_BY, big.order, small.order)
-    again = send(broker, action=c.TRADE_ACTION_CLOSE_BY, position=big.order,
-                 position_by=small.order)
+        c.ORDER_TYPE_CLOSE_BY,
+        big.order,
+        small.order,
+    )
+    again = send(
+        broker, action=c.TRADE_ACTION_CLOSE_BY, position=big.order, position_by=small.order
+    )
     assert again.retcode == c.TRADE_RETCODE_POSITION_CLOSED
     net = buy(broker, NET)
-    assert send(broker, NET, action=c.TRADE_ACTION_CLOSE_BY, position=net.order,
-                position_by=net.order).retcode == c.TRADE_RETCODE_INVALID
+    assert (
+        send(
+            broker, NET, action=c.TRADE_ACTION_CLOSE_BY, position=net.order, position_by=net.order
+        ).retcode
+        == c.TRADE_RETCODE_INVALID
+    )
 
 
 def test_filters_by_symbol_group_and_ticket(broker):
@@ -454,7 +626,12 @@ def test_symbol_info_is_live(broker):
     info = broker.symbol_info("EURUSD", True)
     tick = broker.tick_info("EURUSD")
     assert (info.bid, info.ask, info.time, info.filling_mode, info.trade_exemode) == (
-        tick.bid, tick.ask, tick.time, 3, c.SYMBOL_TRADE_EXECUTION_MARKET)
+        tick.bid,
+        tick.ask,
+        tick.time,
+        3,
+        c.SYMBOL_TRADE_EXECUTION_MARKET,
+    )
     assert info.bidlow <= info.bid <= info.bidhigh and info.trade_tick_value == pytest.approx(1.0)
     broker.market.push_price("EURUSD", 1.3, 1.3001)
     assert broker.symbol_info("EURUSD", False).bid == 1.3

@@ -9,9 +9,15 @@ from simulator.groups import match_group
 def test_demo_accounts_are_exactly_the_documented_ones():
     demo, live = demo_servers()
     assert (demo.name, demo.utc_offset_s, live.name, live.utc_offset_s) == (
-        "Sim-Demo", 7200, "Sim-Live", 10800)
-    rows = [(a.login, a.margin_mode, a.currency, a.leverage, a.balance, a.password,
-             a.investor_password) for a in demo.accounts + live.accounts]
+        "Sim-Demo",
+        7200,
+        "Sim-Live",
+        10800,
+    )
+    rows = [
+        (a.login, a.margin_mode, a.currency, a.leverage, a.balance, a.password, a.investor_password)
+        for a in demo.accounts + live.accounts
+    ]
     hedging, netting = c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
     assert rows == [
         (10001, hedging, "USD", 100, 10000.0, "demo-10001", "investor-10001"),
@@ -54,10 +60,28 @@ def test_bench_servers_add_accounts_and_symbols():
 
 def test_describe_lists_servers_accounts_passwords_and_symbols():
     text = describe(demo_servers())
-    for needle in ("Sim-Demo", "Sim-Live", "UTC+2", "UTC+3", "10002", "EUR", "1:30",
-                   "demo-10001", "investor-20001", "live-20001", "XAUUSD", "instant",
-                   "request", "exchange", "RETURN", "FOK|IOC", "close only", "disabled",
-                   "24/7", "Mon-Fri 01:00-23:00"):
+    for needle in (
+        "Sim-Demo",
+        "Sim-Live",
+        "UTC+2",
+        "UTC+3",
+        "10002",
+        "EUR",
+        "1:30",
+        "demo-10001",
+        "investor-20001",
+        "live-20001",
+        "XAUUSD",
+        "instant",
+        "request",
+        "exchange",
+        "RETURN",
+        "FOK|IOC",
+        "close only",
+        "disabled",
+        "24/7",
+        "Mon-Fri 01:00-23:00",
+    ):
         assert needle in text, needle
     long = describe(bench_servers(accounts=100, symbols=500), max_rows=20)
     assert "more accounts" in long and "more symbols" in long
