@@ -73,6 +73,12 @@ def parse_offsets(spec: str) -> dict[str, int]:
 _LIST_FIELDS = {"cors_origins", "admin_user_ids", "allowed_user_ids", "known_servers"}
 
 
+def _is_placeholder(secret: str) -> bool:
+    """An empty, example, template ("REPLACE_...") or generated development secret."""
+    text = secret.strip().lower()
+    return text in PLACEHOLDER_SECRETS or "replace" in text or DEV_SECRET_PREFIX in text
+
+
 class Settings(BaseSettings):
     """Every setting of the gateway (README has the table)."""
 
@@ -143,12 +149,12 @@ class Settings(BaseSettings):
             raise ValueError("production needs SUPABASE_URL (or SUPABASE_JWT_ISSUER + JWKS URL)")
         if self.supabase_jwt_secret is not None:
             secret = self.supabase_jwt_secret.get_secret_value()
-            if (
-                secret.strip().lower() in PLACEHOLDER_SECRETS
-                or secret.startswith(DEV_SECRET_PREFIX)
-                or len(secret) < 32
-            ):
+            if _is_placeholder(secret) or len(secret) < 32:
                 raise ValueError("SUPABASE_JWT_SECRET is a placeholder or dev secret")
+        for name in ("terminal_secret", "mt5_encryption_keys"):
+            value: SecretStr | None = getattr(self, name)
+            if value is not None and _is_placeholder(value.get_secret_value()):
+                raise ValueError(f"{name.upper()} is a placeholder or dev secret")
 
     @property
     def is_production(self) -> bool:

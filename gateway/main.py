@@ -26,7 +26,6 @@ from gateway.accounts.cache import AccountCache, install_forgetting
 from gateway.accounts.context import ResolvedAccount
 from gateway.accounts.router import router as accounts_router
 from gateway.accounts.router import servers_router
-from gateway.accounts.verify import AccountPool
 from gateway.auth.devkeys import with_dev_secrets
 from gateway.auth.router import router as auth_router
 from gateway.auth.verifier import TokenVerifier, make_verifier
@@ -104,8 +103,8 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> list[Rpyc
     ]
 
 
-def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> AccountPool:
-    return AccountPool(
+def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> TerminalPool:
+    return TerminalPool(
         terminals,
         queue_limit=settings.pool_queue_limit,
         fairness_batch=settings.pool_fairness_batch,

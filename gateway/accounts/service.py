@@ -27,7 +27,6 @@ from gateway.accounts.context import (
     pool_key,
     stored_credentials,
 )
-from gateway.accounts.verify import fresh_login_session
 from gateway.auth.schemas import User
 from gateway.config import Settings
 from gateway.db import session_scope
@@ -151,7 +150,7 @@ async def verify(
     """Log a terminal into the account with ``credentials``; its ``account_info``."""
     key = pool_key(login, server, investor)
     try:
-        async with fresh_login_session(env.pool, key, credentials, env.deadline()) as terminal:
+        async with env.pool.session(key, credentials, env.deadline(), fresh_login=True) as terminal:
             return await terminal.account_info()
     except MT5Error as exc:
         if exc.function != "login":

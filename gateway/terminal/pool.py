@@ -204,11 +204,20 @@ class TerminalPool:
 
     @contextlib.asynccontextmanager
     async def session(
-        self, account: AccountKey, credentials: Credentials, deadline: float
+        self,
+        account: AccountKey,
+        credentials: Credentials,
+        deadline: float,
+        *,
+        fresh_login: bool = False,
     ) -> AsyncIterator[TerminalPort]:
-        """A terminal logged into ``account`` for the duration of the block, used by nobody else."""
+        """A terminal logged into ``account`` for the duration of the block, used by nobody else.
+
+        ``fresh_login`` makes the terminal log in with ``credentials`` even when it already holds
+        the account (counted as a switch): the way to prove a password, since a terminal that
+        stays logged in would otherwise accept any."""
         request = Request(next(self._seq), account.server, account=account)
-        async with self._borrow(request, credentials, deadline) as terminal:
+        async with self._borrow(request, credentials, deadline, fresh_login) as terminal:
             yield terminal
 
     @contextlib.asynccontextmanager
@@ -282,13 +291,15 @@ class TerminalPool:
         request: Request,
         credentials: Credentials | None,
         deadline: float,
+        fresh_login: bool = False,
     ) -> AsyncIterator[TerminalPort]:
         grant = await self._acquire(request, deadline)
         slot = grant.slot
+        switch_to = grant.switch_to or (request.account if fresh_login else None)
         started: float | None = None
         try:
-            if grant.switch_to is not None:
-                await self._switch(slot, grant.switch_to, credentials)
+            if switch_to is not None:
+                await self._switch(slot, switch_to, credentials)
             started = time.monotonic()
             yield slot.terminal
         except _DEAD as exc:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from deploy_support import REPO
+from pydantic import ValidationError
+
+from gateway.store.crypto import generate_key
 
 EXAMPLE = REPO / "deploy" / "env.example"
-READ_OUTSIDE_SETTINGS = {"MT5_ENCRYPTION_KEYS"}  # gateway/store/crypto.py Keyring.from_env
 
 
 def example_keys(include_commented: bool) -> dict[str, str]:
@@ -19,20 +22,31 @@ def example_keys(include_commented: bool) -> dict[str, str]:
 def test_every_name_is_a_real_setting() -> None:
     from gateway.config import Settings
 
-    known = {name.upper() for name in Settings.model_fields} | READ_OUTSIDE_SETTINGS
+    known = {name.upper() for name in Settings.model_fields}
     unknown = set(example_keys(include_commented=True)) - known
     assert not unknown, f"env.example names settings the gateway does not have: {unknown}"
+
+
+def filled_in() -> dict[str, str]:
+    """The example with its REPLACE_... templates filled in, as an operator would."""
+    values = {k.lower(): v for k, v in example_keys(include_commented=False).items() if v}
+    values["terminal_secret"] = "4f" * 32
+    values["mt5_encryption_keys"] = generate_key("k1")
+    return values
+
+
+def test_unfilled_example_is_refused_in_production() -> None:
+    from gateway.config import Settings
+
+    values = {k.lower(): v for k, v in example_keys(include_commented=False).items() if v}
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(_env_file=None, **values)
 
 
 def test_filled_in_example_is_accepted_in_production() -> None:
     from gateway.config import Settings
 
-    values = {
-        k.lower(): v
-        for k, v in example_keys(include_commented=False).items()
-        if k not in READ_OUTSIDE_SETTINGS and v
-    }
-    settings = Settings(_env_file=None, **values)
+    settings = Settings(_env_file=None, **filled_in())
     assert settings.is_production
     assert [(e.name, e.host, e.port) for e in settings.terminal_endpoints()] == [
         ("mt5", "127.0.0.1", 8001)
