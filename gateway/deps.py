@@ -3,14 +3,14 @@
 Resources live in the lifespan state (``gateway.main.State``) and are reached through
 ``request.state``; tests can swap any of these with ``app.dependency_overrides``.
 
-The account-scoped ones (``AccountDep``, ``MarketDep``) live in ``gateway.accounts.context``;
-``TerminalDep`` (the terminal of ``AccountDep``) is re-exported here for older routers.
+The account-scoped ones (``AccountDep``, ``MarketDep``, ``TerminalDep``) live in
+``gateway.accounts.context``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,9 +24,6 @@ from gateway.errors import AuthError
 from gateway.store.crypto import Keyring
 from gateway.terminal.pool import TerminalPool
 from gateway.terminal.servertime import ServerClocks
-
-if TYPE_CHECKING:
-    from gateway.accounts.context import TerminalDep as TerminalDep
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9._#+\-]{1,29}$"
 
@@ -93,12 +90,3 @@ SymbolPath = Annotated[
 ]
 SymbolQuery = Annotated[str | None, Query(pattern=SYMBOL_PATTERN, description="Only this symbol")]
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy re-export: gateway.accounts.context imports this module, so it cannot be imported
-    # at the top without a cycle.
-    if name == "TerminalDep":
-        from gateway.accounts.context import TerminalDep
-
-        return TerminalDep
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
