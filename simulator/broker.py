@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from simulator import constants as c
 from simulator.broker_actions import HANDLERS, Trade
@@ -252,18 +252,11 @@ class Broker:
     ) -> tuple[TradeOrder, ...]:
         with self._lock:
             self.process()
-            rows: list[Order] = self._accounts[login].history_orders
-            if ticket is not None:
-                rows = [o for o in rows if o.ticket == ticket]
-            elif position is not None:
-                rows = [o for o in rows if o.position_id == position]
-            else:
-                rows = [
-                    o
-                    for o in rows
-                    if _in_range(o.time_done_ms, date_from, date_to)
-                    and (not group or match_group(o.symbol, group))
-                ]
+            rows = _history(
+                self._accounts[login].history_orders,
+                lambda o: (o.ticket, o.position_id, o.time_done_ms, o.symbol),
+                date_from, date_to, group, ticket, position,
+            )  # fmt: skip
             return tuple(o.struct() for o in rows)
 
     def history_deals(
@@ -278,18 +271,11 @@ class Broker:
     ) -> tuple[TradeDeal, ...]:
         with self._lock:
             self.process()
-            rows: list[Deal] = self._accounts[login].deals
-            if ticket is not None:
-                rows = [d for d in rows if d.order == ticket]
-            elif position is not None:
-                rows = [d for d in rows if d.position_id == position]
-            else:
-                rows = [
-                    d
-                    for d in rows
-                    if _in_range(d.time_ms, date_from, date_to)
-                    and (not group or match_group(d.symbol, group))
-                ]
+            rows = _history(  # ticket= is the ORDER ticket of the deals, as in MT5
+                self._accounts[login].deals,
+                lambda d: (d.order, d.position_id, d.time_ms, d.symbol),
+                date_from, date_to, group, ticket, position,
+            )  # fmt: skip
             return tuple(d.struct() for d in rows)
 
     # --- trading --------------------------------------------------------------------------
@@ -476,3 +462,30 @@ def _select(
 def _in_range(time_ms: int, date_from: int | None, date_to: int | None) -> bool:
     seconds = time_ms // 1000
     return (date_from is None or seconds >= date_from) and (date_to is None or seconds <= date_to)
+
+
+Row = TypeVar("Row")
+
+
+def _history(
+    rows: list[Row],
+    keys: Callable[[Row], tuple[int, int, int, str]],
+    date_from: int | None,
+    date_to: int | None,
+    group: str | None,
+    ticket: int | None,
+    position: int | None,
+) -> list[Row]:
+    """History rows by ticket, else by position, else by time range and group.
+
+    ``keys`` gives a row's (ticket filtered on, position id, time in ms, symbol)."""
+    if ticket is not None:
+        return [r for r in rows if keys(r)[0] == ticket]
+    if position is not None:
+        return [r for r in rows if keys(r)[1] == position]
+    return [
+        r
+        for r in rows
+        if _in_range(keys(r)[2], date_from, date_to)
+        and (not group or match_group(keys(r)[3], group))
+    ]

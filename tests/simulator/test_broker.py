@@ -11,6 +11,7 @@ from simulator.broker import Broker
 from simulator.catalog import DEMO_SEED, demo_servers
 from simulator.clock import SimClock
 from simulator.market import Market
+from simulator.structs import TradeRequest
 
 WEDNESDAY_UTC_MS = 1_704_888_000_000  # 2024-01-10 12:00 UTC = 14:00 Sim-Demo server time
 SATURDAY_UTC_MS = WEDNESDAY_UTC_MS + 3 * 86_400_000
@@ -33,27 +34,8 @@ def broker() -> Broker:
 
 
 def req(action: int = c.TRADE_ACTION_DEAL, **fields: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "action": action,
-        "magic": 0,
-        "order": 0,
-        "symbol": "",
-        "volume": 0.0,
-        "price": 0.0,
-        "stoplimit": 0.0,
-        "sl": 0.0,
-        "tp": 0.0,
-        "deviation": 0,
-        "type": 0,
-        "type_filling": 0,
-        "type_time": 0,
-        "expiration": 0,
-        "comment": "",
-        "position": 0,
-        "position_by": 0,
-    }
-    base.update(fields)
-    return base
+    """All 17 request fields, as the api layer hands them to the broker."""
+    return {**TradeRequest(action=action)._asdict(), **fields}
 
 
 def send(b: Broker, login: int = HEDGE, **fields: object):
