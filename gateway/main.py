@@ -43,6 +43,9 @@ from gateway.terminal.pool import AccountKey, PoolError, TerminalPool
 from gateway.terminal.port import TerminalPort
 from gateway.terminal.rpyc_client import RpycTerminal
 from gateway.terminal.servertime import ServerClocks
+from gateway.trading.deps import reopener
+from gateway.trading.desk import Reconciliations
+from gateway.trading.resume import resume_unresolved
 from gateway.trading.router import router as trading_router
 
 log = logging.getLogger("gateway")
@@ -61,6 +64,7 @@ class State(TypedDict):
     keyring: Keyring
     sessionmaker: async_sessionmaker[AsyncSession]
     account_cache: AccountCache[ResolvedAccount]
+    reconciliations: Reconciliations
     clocks: ServerClocks
     known_servers: tuple[str, ...]
 
@@ -165,6 +169,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(pool.close)
             await warm_default_account(settings, pool)
             account_cache: AccountCache[ResolvedAccount] = AccountCache()
+            sessions = install_forgetting(make_sessionmaker(engine), account_cache)
+            reconciliations = Reconciliations()
+            stack.push_async_callback(reconciliations.stop)
+            await resume_unresolved(
+                sessions,
+                lambda user, account_id: reopener(
+                    pool, keyring, settings, sessions, user, account_id
+                ),
+                reconciliations,
+            )
             yield State(
                 settings=settings,
                 http=http,
@@ -172,8 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 pool=pool,
                 terminals=terminals,
                 keyring=keyring,
-                sessionmaker=install_forgetting(make_sessionmaker(engine), account_cache),
+                sessionmaker=sessions,
                 account_cache=account_cache,
+                reconciliations=reconciliations,
                 clocks=ServerClocks(settings.utc_offsets()),
                 known_servers=known_servers(settings),
             )

@@ -95,6 +95,14 @@ async def release(session: AsyncSession, record: IdempotencyKey) -> None:
     await session.flush()
 
 
+async def find(session: AsyncSession, *, user_id: str, key: str) -> IdempotencyKey | None:
+    """The user's record of ``key``, if any."""
+    stmt = select(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
 async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -> int:
     stmt = delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or utcnow()))
     result = await session.execute(stmt.execution_options(synchronize_session=False))

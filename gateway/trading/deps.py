@@ -7,10 +7,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.accounts.context import AccountDep, AccountRef, resolve_account
+from gateway.accounts.context import AccountDep, resolve_account
 from gateway.auth.schemas import User
+from gateway.config import Settings
 from gateway.db import session_scope
+from gateway.store.crypto import Keyring
+from gateway.terminal.pool import TerminalPool
 from gateway.terminal.port import TerminalPort
 from gateway.terminal.servertime import ServerClocks, TimeBasis
 from gateway.trading.desk import Desk, Reopen
@@ -27,15 +31,20 @@ IdempotencyKey = Annotated[
 ]
 
 
-def reopener(request: Request, user: User, account: AccountRef) -> Reopen:
-    """A way to get a terminal on ``account`` again later (background reconciliation)."""
-    state = request.state
-    pool, keyring, settings, maker = state.pool, state.keyring, state.settings, state.sessionmaker
+def reopener(
+    pool: TerminalPool,
+    keyring: Keyring,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    user: User,
+    account_id: str,
+) -> Reopen:
+    """A way to get a terminal on the account again later (background reconciliation)."""
 
     @asynccontextmanager
     async def reopen() -> AsyncIterator[TerminalPort]:
-        async with session_scope(maker) as session:
-            resolved = await resolve_account(session, keyring, settings, user, account.id)
+        async with session_scope(sessions) as session:
+            resolved = await resolve_account(session, keyring, settings, user, account_id)
         deadline = pool.deadline(settings.request_timeout_s)
         async with pool.session(resolved.key, resolved.credentials, deadline) as terminal:
             yield terminal
@@ -47,12 +56,21 @@ def reopener(request: Request, user: User, account: AccountRef) -> Reopen:
 
 
 def get_desk(request: Request, context: AccountDep) -> Desk:
+    state = request.state
     return Desk(
         terminal=context.terminal,
         account_id=context.account.id,
         user_id=context.user.id,
         sessions=request.state.sessionmaker,
-        reopen=reopener(request, context.user, context.account),
+        reopen=reopener(
+            state.pool,
+            state.keyring,
+            state.settings,
+            state.sessionmaker,
+            context.user,
+            context.account.id,
+        ),
+        background=state.reconciliations,
         ip=request.client.host if request.client else None,
     )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +45,25 @@ Reopen = Callable[[], AbstractAsyncContextManager[TerminalPort]]
 BACKGROUND_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 ABSENT_CONFIRMATIONS = 3  # successful look-ups finding nothing before "not executed"
 COMMENT_ROOM = 29  # MT5 keeps 29 characters
-_tasks: set[asyncio.Task[None]] = set()
+
+
+class Reconciliations:
+    """The app's background look-ups for unknown outcomes (one set per app, in its lifespan)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Cancel them at shutdown; the next start resumes their requests from the ledger."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def mt5_comment(client_id: str, user_comment: str) -> str:
@@ -53,18 +71,86 @@ def mt5_comment(client_id: str, user_comment: str) -> str:
     return text[:COMMENT_ROOM]
 
 
-@dataclass
-class Desk:
-    terminal: TerminalPort
+@dataclass(kw_only=True)
+class Ledger:
+    """An account's trade ledger and audit trail, and the finishing of unknown outcomes: all
+    that outlives one HTTP call (background reconciliation, resumption after a restart)."""
+
     account_id: str
     user_id: str
     sessions: async_sessionmaker[AsyncSession]
     reopen: Reopen
+    background: Reconciliations
     ip: str | None = None
-    sends: int = 0  # MT5 requests sent during this call
 
     def _scope(self) -> AbstractAsyncContextManager[AsyncSession]:
         return session_scope(self.sessions)
+
+    # -- unknown outcomes ----------------------------------------------------------------------
+
+    def finish_later(
+        self, prepared: Prepared, request_id: str, probe: Probe, key: str | None
+    ) -> None:
+        """Keep looking for the outcome of ``request_id`` in the background until it is known."""
+        self.background.spawn(self._finish(prepared, request_id, probe, key))
+
+    async def _finish(
+        self, prepared: Prepared, request_id: str, probe: Probe, key: str | None
+    ) -> None:
+        absent = 0
+        for delay in BACKGROUND_DELAYS_S:
+            await asyncio.sleep(delay)
+            try:
+                async with self.reopen() as terminal:
+                    found = await probe(terminal)
+                    if found is None:
+                        absent += 1
+                        if absent < ABSENT_CONFIRMATIONS:
+                            continue
+                        sent = Sent(state="not_executed")
+                    else:
+                        sent = Sent(state="done", answer=found, reconciled=True)
+                    position = await _position_of(terminal, prepared, sent)
+            except Exception as exc:  # any failure: keep looking later
+                log.info("background reconciliation of %s: %s", request_id, type(exc).__name__)
+                continue
+            await self._resolve(prepared, request_id, sent, position, key)
+            return
+        log.warning("trade request %s: outcome still unknown after reconciliation", request_id)
+
+    async def _resolve(
+        self, prepared: Prepared, request_id: str, sent: Sent, position: int, key: str | None
+    ) -> None:
+        async with self._scope() as session:
+            row = await trades.get_for_user(session, self.user_id, request_id)
+            assert row is not None
+            status, body = result_body(prepared, sent, request_id, row.client_id, position)
+            await trades.set_state(session, row, _state(sent), body)
+            if key is not None:
+                record = await idempotency.find(session, user_id=self.user_id, key=key)
+                if record is not None and sent.state == "not_executed":
+                    await idempotency.release(session, record)  # the client may simply retry
+                elif record is not None:
+                    await idempotency.complete(session, record, status_code=status, body=body)
+            await audit.append(
+                session,
+                user_id=self.user_id,
+                action="trade.reconciled",
+                account_id=self.account_id,
+                request={"request_id": request_id},
+                outcome={"status": status, **body},
+                retcode=body.get("retcode"),
+                ip=None,
+            )
+        log.info("trade request %s reconciled: %s", request_id, sent.state)
+
+
+@dataclass(kw_only=True)
+class Desk(Ledger):
+    """One state-changing call on the caller's account (see the module docstring)."""
+
+    terminal: TerminalPort
+    sends: int = 0  # MT5 requests sent during this call
 
     # -- the call ------------------------------------------------------------------------------
 
@@ -127,7 +213,7 @@ class Desk:
         async with self._scope() as session:
             await trades.set_state(session, row, state, body)
         if sent.state == "unknown":
-            self._finish_later(prepared, row.request_id, probe, key if owns_key else None)
+            self.finish_later(prepared, row.request_id, probe, key if owns_key else None)
         return status, body, sent.state != "unknown"
 
     # -- idempotency ---------------------------------------------------------------------------
@@ -191,65 +277,6 @@ class Desk:
                 ip=self.ip,
             )
 
-    # -- unknown outcomes ----------------------------------------------------------------------
-
-    def _finish_later(
-        self, prepared: Prepared, request_id: str, probe: Probe, key: str | None
-    ) -> None:
-        task = asyncio.create_task(self._finish(prepared, request_id, probe, key))
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
-
-    async def _finish(
-        self, prepared: Prepared, request_id: str, probe: Probe, key: str | None
-    ) -> None:
-        absent = 0
-        for delay in BACKGROUND_DELAYS_S:
-            await asyncio.sleep(delay)
-            try:
-                async with self.reopen() as terminal:
-                    found = await probe(terminal)
-                    if found is None:
-                        absent += 1
-                        if absent < ABSENT_CONFIRMATIONS:
-                            continue
-                        sent = Sent(state="not_executed")
-                    else:
-                        sent = Sent(state="done", answer=found, reconciled=True)
-                    position = await _position_of(terminal, prepared, sent)
-            except Exception as exc:  # any failure: keep looking later
-                log.info("background reconciliation of %s: %s", request_id, type(exc).__name__)
-                continue
-            await self._resolve(prepared, request_id, sent, position, key)
-            return
-        log.warning("trade request %s: outcome still unknown after reconciliation", request_id)
-
-    async def _resolve(
-        self, prepared: Prepared, request_id: str, sent: Sent, position: int, key: str | None
-    ) -> None:
-        async with self._scope() as session:
-            row = await trades.get_for_user(session, self.user_id, request_id)
-            assert row is not None
-            status, body = result_body(prepared, sent, request_id, row.client_id, position)
-            await trades.set_state(session, row, _state(sent), body)
-            if key is not None:
-                record = await _key_record(session, self.user_id, key)
-                if record is not None and sent.state == "not_executed":
-                    await idempotency.release(session, record)  # the client may simply retry
-                elif record is not None:
-                    await idempotency.complete(session, record, status_code=status, body=body)
-            await audit.append(
-                session,
-                user_id=self.user_id,
-                action="trade.reconciled",
-                account_id=self.account_id,
-                request={"request_id": request_id},
-                outcome={"status": status, **body},
-                retcode=body.get("retcode"),
-                ip=None,
-            )
-        log.info("trade request %s reconciled: %s", request_id, sent.state)
-
 
 def _state(sent: Sent) -> TradeState:
     return {
@@ -278,10 +305,3 @@ async def _position_of(terminal: TerminalPort, prepared: Prepared, sent: Sent) -
     except TerminalError:
         return int(answer.get("order") or 0)
     return int(deals[0]["position_id"]) if deals else int(answer.get("order") or 0)
-
-
-async def _key_record(session: AsyncSession, user_id: str, key: str) -> IdempotencyKey | None:
-    stmt = select(IdempotencyKey).where(
-        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
-    )
-    return (await session.scalars(stmt)).one_or_none()
