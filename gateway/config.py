@@ -102,6 +102,9 @@ class Settings(BaseSettings):
 
     terminals: str = "sim"
     terminal_secret: SecretStr | None = None
+    terminal_tls_ca_file: Path | None = None  # mutual TLS: the CA of the terminal servers' certs
+    terminal_tls_cert_file: Path | None = None  # ... and this gateway's client certificate
+    terminal_tls_key_file: Path | None = None
     terminal_timeout_s: float = Field(default=90.0, gt=0)
     terminal_connect_timeout_s: float = Field(default=5.0, gt=0)
     request_timeout_s: float = Field(default=30.0, gt=0)  # per-request wait for a pool terminal

@@ -41,7 +41,7 @@ from gateway.terminal.embedded import EmbeddedSimulator
 from gateway.terminal.errors import TerminalError
 from gateway.terminal.pool import AccountKey, PoolError, TerminalPool
 from gateway.terminal.port import TerminalPort
-from gateway.terminal.rpyc_client import RpycTerminal
+from gateway.terminal.rpyc_client import RpycTerminal, TlsConfig
 from gateway.terminal.servertime import ServerClocks
 from gateway.trading.deps import reopener
 from gateway.trading.desk import Reconciliations
@@ -102,9 +102,22 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> list[Rpyc
             timeout_s=settings.terminal_timeout_s,
             connect_timeout_s=settings.terminal_connect_timeout_s,
             secret=secret,
+            tls=terminal_tls(settings),
         )
         for endpoint in endpoints
     ]
+
+
+def terminal_tls(settings: Settings) -> TlsConfig | None:
+    """Mutual TLS to the terminal servers, when a CA is configured."""
+    if settings.terminal_tls_ca_file is None:
+        return None
+    cert, key = settings.terminal_tls_cert_file, settings.terminal_tls_key_file
+    return TlsConfig(
+        ca_file=str(settings.terminal_tls_ca_file),
+        cert_file=str(cert) if cert else None,
+        key_file=str(key) if key else None,
+    )
 
 
 def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> TerminalPool:

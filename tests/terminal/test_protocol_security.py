@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from server_process import run_terminal_server_cli, start_terminal_server
 
+from gateway.config import Settings
+from gateway.main import open_terminals
 from gateway.terminal.errors import TerminalUnreachable
 from gateway.terminal.rpyc_client import (
     AuthenticationFailed,
@@ -273,3 +276,24 @@ def test_allow_remote_binds_every_interface() -> None:
             await t.close()
 
         asyncio.run(scenario())
+
+
+def test_gateway_settings_wire_mutual_tls(tls_server: Any, pki: dict[str, Any]) -> None:
+    """TERMINAL_TLS_* reach the gateway's terminal clients (the server requires a certificate)."""
+    cert, key = pki["client"]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        terminals=f"t1=127.0.0.1:{tls_server.port}",
+        terminal_tls_ca_file=pki["ca"],
+        terminal_tls_cert_file=cert,
+        terminal_tls_key_file=key,
+    )
+
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            (terminal,) = await open_terminals(settings, stack)
+            stack.push_async_callback(terminal.close)
+            await terminal.call("initialize")
+            assert (await terminal.call("version"))[0] == 500
+
+    asyncio.run(scenario())
