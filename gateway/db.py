@@ -2,7 +2,7 @@
 
 SQLite (``sqlite+aiosqlite:///./data/gateway.db``) is the embedded default and PostgreSQL
 (asyncpg) the production store, including a Supabase project's own database. Both run the
-same models and the same Alembic migrations (``migrations/``).
+same models and the same Alembic migrations (``gateway/migrations/``, shipped in the package).
 
 Transactions belong to the caller, never to repositories: a request dependency or a
 background task wraps its work in :func:`session_scope`, which commits on success and rolls
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 NAMING_CONVENTION = {
@@ -124,7 +124,7 @@ async def session_scope(
 
 
 def alembic_config(url: str | URL | None = None) -> Config:
-    """Alembic configuration pointing at ``migrations/``, independent of the working dir."""
+    """Alembic configuration pointing at ``gateway/migrations/``, wherever the package is."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:

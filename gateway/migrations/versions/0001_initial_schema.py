@@ -8,6 +8,7 @@ Written out in full (no model imports) so it keeps meaning what it meant when it
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,7 +23,7 @@ LIVE = sa.text("deleted_at IS NULL")
 LIVE_DEFAULT = sa.text("is_default AND deleted_at IS NULL")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
