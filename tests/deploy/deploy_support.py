@@ -57,11 +57,13 @@ def wait_for_port(
 
 
 @contextmanager
-def running(cmd: list[str], port: int, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    cmd: list[str], port: int, *, attempts: int = 300, **kwargs: object
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start `cmd`, wait until it listens on `port`, terminate it afterwards."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)  # type: ignore[call-overload]
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, attempts=attempts)
         yield proc
     finally:
         proc.terminate()

@@ -1,0 +1,62 @@
+"""The shipped nginx site in front of the real gateway (uvicorn with the systemd unit's flags,
+the embedded simulator behind it): TLS all the way to an MT5 answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from deploy_support import REPO, free_port, running
+from test_nginx import Site, site  # noqa: F401 - the site fixture, here in front of the gateway
+
+
+@pytest.fixture(scope="module")
+def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    data = tmp_path_factory.mktemp("gateway")
+    return {
+        **os.environ,
+        "TERMINALS": "sim",
+        "SIM_TERMINALS": "1",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{data / 'gateway.db'}",
+        "DEV_SECRETS_FILE": str(data / "dev-secrets.json"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="module")
+def upstream_port(gateway_env: dict[str, str]) -> Iterator[int]:
+    """The gateway as deploy/mt5-gateway.service runs it (one worker, proxy headers)."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    with running(cmd, port, cwd=REPO, env=gateway_env, attempts=2400):
+        yield port
+
+
+def dev_token(env: dict[str, str]) -> str:
+    script = Path(REPO / "scripts" / "dev_token.py")
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=REPO, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_health_and_account_through_tls(site: Site, gateway_env: dict[str, str]) -> None:  # noqa: F811
+    with site.client() as client:
+        health = client.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "healthy"
+        assert health.headers["strict-transport-security"].startswith("max-age=")
+        auth = {"Authorization": f"Bearer {dev_token(gateway_env)}"}
+        info = client.get("/api/v1/account/info", headers=auth)
+        assert info.status_code == 200, info.text
+        assert info.json()["login"] == 10001 and info.json()["balance"] == 10000.0
+        refused = client.get("/api/v1/account/info", headers={"Authorization": "Bearer x.y.z"})
+        assert refused.status_code == 401 and refused.json()["code"]
+        assert refused.headers["www-authenticate"].startswith("Bearer")
