@@ -145,6 +145,7 @@ class MeteredTerminal:
             finally:
                 self._metrics.mt5_call(function, time.perf_counter() - started)
 
+        setattr(self, attr, timed)  # built once: later look-ups find it without __getattr__
         return timed
 
 
