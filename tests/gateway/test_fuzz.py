@@ -57,4 +57,5 @@ def test_no_server_error_for_any_input(case: Any, jwks: JwksServer) -> None:
     assert response.status_code != 500, where
     if response.status_code >= 400:
         body = response.json()
-        assert isinstance(body.get("detail"), str | list) and isinstance(body.get("code"), str), where
+        assert isinstance(body.get("detail"), str | list), where
+        assert isinstance(body.get("code"), str), where
