@@ -161,21 +161,39 @@ async def tick(terminal: TerminalPort, clocks: ServerClocks, symbol: str) -> Tic
     )
 
 
-def bars_out(rates: np.ndarray, basis: TimeBasis) -> list[dict[str, Any]]:
-    times = (rates["time"].astype(np.int64) - (basis.offset_s or 0)).tolist()
-    columns = zip(
-        times,
-        rates["open"].tolist(),
-        rates["high"].tolist(),
-        rates["low"].tolist(),
-        rates["close"].tolist(),
-        rates["tick_volume"].tolist(),
-        rates["spread"].tolist(),
-        rates["real_volume"].tolist(),
-        strict=True,
-    )
-    keys = ("time", "open", "high", "low", "close", "volume", "spread", "real_volume")
-    return [dict(zip(keys, row, strict=True)) for row in columns]
+# (answer key, array field, units of a time shift per second; 0 for fields that are not times)
+Columns = tuple[tuple[str, str, int], ...]
+BAR_COLUMNS: Columns = (
+    ("time", "time", 1),
+    ("open", "open", 0),
+    ("high", "high", 0),
+    ("low", "low", 0),
+    ("close", "close", 0),
+    ("volume", "tick_volume", 0),
+    ("spread", "spread", 0),
+    ("real_volume", "real_volume", 0),
+)
+TICK_COLUMNS: Columns = (
+    ("time", "time", 1),
+    ("time_msc", "time_msc", 1000),
+    ("bid", "bid", 0),
+    ("ask", "ask", 0),
+    ("last", "last", 0),
+    ("volume", "volume", 0),
+    ("volume_real", "volume_real", 0),
+    ("flags", "flags", 0),
+)
+
+
+def rows_out(array: np.ndarray, columns: Columns, basis: TimeBasis) -> list[dict[str, Any]]:
+    """JSON-ready rows straight from the array's columns, times moved to the answer's basis."""
+    shift = basis.offset_s or 0
+    values = [
+        (array[field].astype(np.int64) - shift * unit).tolist() if unit else array[field].tolist()
+        for _, field, unit in columns
+    ]
+    keys = [key for key, _, _ in columns]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 async def bars(
@@ -189,7 +207,7 @@ async def bars(
     if len(rates) == 0:
         raise await _no_data(terminal, symbol)
     basis = await clocks.basis(terminal)
-    data = bars_out(rates, basis)
+    data = rows_out(rates, BAR_COLUMNS, basis)
     return PrebuiltJSON(
         {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
         | basis_fields(basis)
@@ -227,29 +245,12 @@ async def bars_range(
     rates = np.concatenate(parts) if parts else np.empty(0)
     if len(rates) == 0:
         raise await _no_data(terminal, symbol)
-    data = bars_out(rates, basis)
+    data = rows_out(rates, BAR_COLUMNS, basis)
     return PrebuiltJSON(
         {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
         | {"start_date": start_s, "end_date": end_s}
         | basis_fields(basis)
     )
-
-
-def ticks_out(ticks: np.ndarray, basis: TimeBasis) -> list[dict[str, Any]]:
-    shift = basis.offset_s or 0
-    columns = zip(
-        (ticks["time"].astype(np.int64) - shift).tolist(),
-        (ticks["time_msc"].astype(np.int64) - shift * 1000).tolist(),
-        ticks["bid"].tolist(),
-        ticks["ask"].tolist(),
-        ticks["last"].tolist(),
-        ticks["volume"].tolist(),
-        ticks["volume_real"].tolist(),
-        ticks["flags"].tolist(),
-        strict=True,
-    )
-    keys = ("time", "time_msc", "bid", "ask", "last", "volume", "volume_real", "flags")
-    return [dict(zip(keys, row, strict=True)) for row in columns]
 
 
 async def ticks(
@@ -290,7 +291,7 @@ async def ticks(
         rows = await _latest_ticks(terminal, symbol, to, count, mode)
     if len(rows) == 0:
         raise await _no_data(terminal, symbol)
-    data = ticks_out(rows, basis)
+    data = rows_out(rows, TICK_COLUMNS, basis)
     return PrebuiltJSON(
         {"symbol": symbol, "flags": flags, "count": len(data), "data": data} | basis_fields(basis)
     )
