@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -201,11 +200,3 @@ class Settings(BaseSettings):
         if self.allowed_user_ids:
             return user_id in self.allowed_user_ids
         return not self.is_production
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings, with development secrets filled in when missing."""
-    from gateway.auth.devkeys import with_dev_secrets
-
-    return with_dev_secrets(Settings())

@@ -89,3 +89,4 @@ SymbolPath = Annotated[
     str, Path(pattern=SYMBOL_PATTERN, description="Symbol name, e.g. EURUSD", examples=["EURUSD"])
 ]
 SymbolQuery = Annotated[str | None, Query(pattern=SYMBOL_PATTERN, description="Only this symbol")]
+TicketQuery = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Ticket number")]

@@ -21,21 +21,23 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.account.router import router as account_router
 from gateway.accounts.cache import AccountCache, install_forgetting
 from gateway.accounts.context import ResolvedAccount
 from gateway.accounts.router import router as accounts_router
 from gateway.accounts.router import servers_router
-from gateway.auth.devkeys import with_dev_secrets
+from gateway.audit.router import router as audit_router
+from gateway.auth.devkeys import load_settings, with_dev_secrets
 from gateway.auth.router import router as auth_router
 from gateway.auth.verifier import TokenVerifier, make_verifier
-from gateway.config import Settings, TerminalEndpoint, get_settings
+from gateway.config import Settings, TerminalEndpoint
 from gateway.db import make_engine, make_sessionmaker, upgrade_database
 from gateway.deps import get_current_user
 from gateway.errors import ERROR_RESPONSES, install_error_handlers
 from gateway.health.router import router as health_router
+from gateway.history.router import router as history_router
 from gateway.market.router import router as market_router
 from gateway.metrics import MeteredTerminal, Metrics, install_metrics
+from gateway.portfolio.router import router as portfolio_router
 from gateway.store.crypto import Keyring, KeyringError
 from gateway.terminal.embedded import EmbeddedSimulator
 from gateway.terminal.errors import TerminalError
@@ -157,7 +159,7 @@ def known_servers(settings: Settings) -> tuple[str, ...]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = with_dev_secrets(settings) if settings is not None else get_settings()
+    settings = with_dev_secrets(settings) if settings is not None else load_settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -227,9 +229,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         accounts_router,
         servers_router,
-        account_router,
+        portfolio_router,
         market_router,
         trading_router,
+        history_router,
+        audit_router,
     )
     for router in routers:
         app.include_router(

@@ -14,14 +14,13 @@ import uuid
 
 import jwt
 
-from gateway.auth.devkeys import load_dev_keys
-from gateway.config import get_settings
+from gateway.auth.devkeys import load_dev_keys, load_settings
 
 DEV_USER_ID = "00000000-0000-4000-8000-000000000001"
 
 
 def dev_token(*, sub: str = DEV_USER_ID, lifetime_s: int = 3600) -> str:
-    settings = get_settings()
+    settings = load_settings()
     if settings.is_production:
         raise SystemExit("refusing to mint tokens in production")
     now = int(time.time())

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from gateway.audit.schemas import AuditItem, AuditPage
 from gateway.deps import CurrentUser, SessionDep
 from gateway.store import audit
-from gateway.trading.trade_schemas import AuditItem, AuditPage
 
 router = APIRouter(tags=["audit"])
 

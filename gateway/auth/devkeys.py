@@ -99,3 +99,9 @@ def with_dev_secrets(settings: Settings) -> Settings:
         keyring = dev_encryption_keys(settings.dev_secrets_file)
         update["mt5_encryption_keys"] = SecretStr(keyring)
     return settings.model_copy(update=update) if update else settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with development secrets filled in where missing (the
+    app factory and the command-line tools start from this; production refuses dev secrets)."""
+    return with_dev_secrets(Settings())

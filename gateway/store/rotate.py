@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from gateway.config import get_settings
+from gateway.auth.devkeys import load_settings
 from gateway.db import make_engine, make_sessionmaker, session_scope
 from gateway.store.accounts import key_usage, reencrypt_all
 from gateway.store.crypto import Keyring
@@ -32,7 +32,7 @@ async def rotate(database_url: str, keyring: Keyring) -> dict[str, int]:
 
 
 def main() -> int:
-    settings = get_settings()
+    settings = load_settings()
     if settings.mt5_encryption_keys is None:
         print("MT5_ENCRYPTION_KEYS is not set", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from gateway.trading.prepare import (
     stops_of,
 )
 from gateway.trading.reconcile import OrderState, PositionStops
-from gateway.trading.trade_schemas import OrderModifyBody, PositionStopsBody
+from gateway.trading.schemas import OrderModifyBody, PositionStopsBody
 
 
 async def position(terminal: TerminalPort, ticket: int) -> Record:

@@ -19,7 +19,7 @@ from gateway.trading.errors import InvestorReadOnly, TradeRuleViolation
 from gateway.trading.filling import FillingPlan, plan
 from gateway.trading.reconcile import Probe
 from gateway.trading.risk import check_risk
-from gateway.trading.trade_schemas import (
+from gateway.trading.schemas import (
     CheckBody,
     OrderFields,
     PendingBody,

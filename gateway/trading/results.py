@@ -7,8 +7,8 @@ from typing import Any
 from gateway import mt5enums as e
 from gateway.trading import retcodes
 from gateway.trading.prepare import Prepared
+from gateway.trading.schemas import FillingAttempt, TradeResult
 from gateway.trading.sender import Sent
-from gateway.trading.trade_schemas import FillingAttempt, TradeResult
 
 Answer = tuple[int, dict[str, Any], bool]  # status, body, final (outcome known)
 

@@ -1,75 +1,265 @@
-"""/api/v1/positions, /orders, /history/deals, /history/orders (reads), plus the trading and
-audit routers included below, so ``gateway.main`` needs only this one router."""
+"""State-changing trading endpoints (thin: the logic is in prepare/desk/sender)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from gateway.accounts.context import TerminalDep
-from gateway.audit.router import router as audit_router
-from gateway.deps import ClocksDep, SymbolQuery
-from gateway.trading import service
-from gateway.trading.schemas import DealsResponse, OrdersResponse, PositionsResponse
-from gateway.trading.trade_router import router as trade_router
+from gateway.accounts.context import AccountDep
+from gateway.deps import CurrentUser, SessionDep
+from gateway.errors import GatewayError, NotFound
+from gateway.store import trades
+from gateway.trading import manage as m
+from gateway.trading import prepare as p
+from gateway.trading import retcodes
+from gateway.trading.deps import BasisDep, DeskDep, IdempotencyKey
+from gateway.trading.errors import TradeError
+from gateway.trading.results import Answer
+from gateway.trading.schemas import (
+    CheckBody,
+    CheckResult,
+    CloseAllBody,
+    CloseAllResult,
+    CloseByBody,
+    OrderModifyBody,
+    PendingBody,
+    PositionStopsBody,
+    TradeBody,
+    TradeRequestState,
+    TradeResult,
+)
 
 router = APIRouter(tags=["trading"])
 
-Ticket = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Ticket number")]
-Position = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Position ID")]
-Start = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); default: all")]
-End = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); default: now")]
+Ticket = Annotated[int, Path(ge=1, le=2**63 - 1, description="Position or order ticket")]
+TRADE_DOC: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Requote/price changed/market closed, or a duplicate in progress"},
+    403: {"description": "Investor (read-only) account or trading disabled"},
+    504: {"description": "OUTCOME_UNKNOWN: poll GET /api/v1/trades/requests/{request_id}"},
+}
 
 
-@router.get("/positions")
-async def positions(
-    terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolQuery = None, ticket: Ticket = None
-) -> PositionsResponse:
-    """Open positions, optionally of one symbol or one ticket."""
-    return await service.positions(terminal, clocks, symbol=symbol, ticket=ticket)
+def _respond(answer: Answer) -> JSONResponse:
+    status, body, _ = answer
+    return JSONResponse(body, status_code=status)
 
 
-@router.get("/orders")
-async def orders(
-    terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolQuery = None, ticket: Ticket = None
-) -> OrdersResponse:
-    """Pending orders, optionally of one symbol or one ticket."""
-    return await service.orders(terminal, clocks, symbol=symbol, ticket=ticket)
+def _payload(account_id: str, body: BaseModel | None = None, **more: Any) -> dict[str, Any]:
+    data = body.model_dump(mode="json") if body is not None else {}
+    return {"account_id": account_id, **data, **more}
 
 
-@router.get("/history/deals")
-async def history_deals(
-    terminal: TerminalDep,
-    clocks: ClocksDep,
-    start_date: Start = None,
-    end_date: End = None,
-    ticket: Ticket = None,
-    order: Annotated[
-        int | None, Query(ge=1, description="Order ticket that made the deals")
-    ] = None,
-    position: Position = None,
-) -> DealsResponse:
-    """Deals in a date range, or of one deal ticket, order or position."""
-    query = service.HistoryQuery(
-        start_date, end_date, ticket=ticket, order=order, position=position
+@router.post("/trades", response_model=TradeResult, responses=TRADE_DOC)
+async def open_trade(
+    body: TradeBody, desk: DeskDep, ctx: AccountDep, key: IdempotencyKey = None
+) -> Any:
+    """Market order (seed contract: ``symbol``, ``order_type`` buy/sell, ``volume``, ...)."""
+
+    async def work() -> Answer:
+        prepared = await p.prepare_market(ctx.terminal, ctx.account, body)
+        return await desk.send(prepared, body.comment, key)
+
+    return _respond(await desk.call("trade.open", _payload(ctx.account.id, body), key, work))
+
+
+@router.post("/orders", response_model=TradeResult, status_code=201, responses=TRADE_DOC)
+async def place_order(
+    body: PendingBody, desk: DeskDep, ctx: AccountDep, basis: BasisDep, key: IdempotencyKey = None
+) -> Any:
+    """Pending order: limit, stop or stop-limit, with GTC/day/specified expiration."""
+
+    async def work() -> Answer:
+        prepared = await p.prepare_pending(ctx.terminal, ctx.account, body, basis)
+        return await desk.send(prepared, body.comment, key)
+
+    return _respond(await desk.call("order.place", _payload(ctx.account.id, body), key, work))
+
+
+async def _modify_position(
+    ticket: int, body: PositionStopsBody, desk: DeskDep, ctx: AccountDep, key: str | None
+) -> Any:
+    async def work() -> Answer:
+        prepared = await m.prepare_position_stops(ctx.terminal, ctx.account, ticket, body)
+        return await desk.send(prepared, "", key)
+
+    payload = _payload(ctx.account.id, body, ticket=ticket)
+    return _respond(await desk.call("position.modify", payload, key, work))
+
+
+@router.patch("/positions/{ticket}", response_model=TradeResult, responses=TRADE_DOC)
+async def modify_position(
+    ticket: Ticket,
+    body: PositionStopsBody,
+    desk: DeskDep,
+    ctx: AccountDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Change a position's SL/TP (a field left out keeps its value; 0 removes it)."""
+    return await _modify_position(ticket, body, desk, ctx, key)
+
+
+@router.put("/positions/{ticket}", response_model=TradeResult, responses=TRADE_DOC)
+async def put_position(
+    ticket: Ticket,
+    body: PositionStopsBody,
+    desk: DeskDep,
+    ctx: AccountDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Same as PATCH."""
+    return await _modify_position(ticket, body, desk, ctx, key)
+
+
+@router.delete("/positions/{ticket}", response_model=TradeResult, responses=TRADE_DOC)
+async def close_position(
+    ticket: Ticket,
+    desk: DeskDep,
+    ctx: AccountDep,
+    volume: Annotated[float | None, Query(gt=0, description="Partial close volume")] = None,
+    deviation: Annotated[int, Query(ge=0, le=100_000)] = 20,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Close a position, or part of it (seed answer: success, ticket, volume, price)."""
+
+    async def work() -> Answer:
+        prepared = await m.prepare_close(ctx.terminal, ctx.account, ticket, volume, deviation)
+        return await desk.send(prepared, "", key)
+
+    payload = _payload(ctx.account.id, ticket=ticket, volume=volume, deviation=deviation)
+    return _respond(await desk.call("position.close", payload, key, work))
+
+
+@router.post("/positions/{ticket}/close-by", response_model=TradeResult, responses=TRADE_DOC)
+async def close_by(
+    ticket: Ticket, body: CloseByBody, desk: DeskDep, ctx: AccountDep, key: IdempotencyKey = None
+) -> Any:
+    """Close a position by an opposite one (hedging accounts)."""
+
+    async def work() -> Answer:
+        prepared = await m.prepare_close_by(ctx.terminal, ctx.account, ticket, body.opposite)
+        return await desk.send(prepared, body.comment, key)
+
+    payload = _payload(ctx.account.id, body, ticket=ticket)
+    return _respond(await desk.call("position.close_by", payload, key, work))
+
+
+@router.post("/positions/close-all", response_model=CloseAllResult, responses=TRADE_DOC)
+async def close_all(
+    body: CloseAllBody, desk: DeskDep, ctx: AccountDep, key: IdempotencyKey = None
+) -> Any:
+    """Close every position of the account, or of one symbol (207 when some failed)."""
+
+    async def work() -> Answer:
+        p.require_trader(ctx.account)
+        rows = await ctx.terminal.positions_get(symbol=body.symbol)
+        results = []
+        for row in rows:
+            try:
+                prepared = await m.prepare_close(
+                    ctx.terminal, ctx.account, row["ticket"], None, body.deviation, pos=row
+                )
+            except GatewayError as exc:  # e.g. this symbol is disabled: report, go on
+                results.append({"success": False, "ticket": row["ticket"], **exc.body()})
+                continue
+            _, result, _ = await desk.send(prepared, body.comment, key, owns_key=False)
+            results.append(result)
+        closed = sum(1 for r in results if r["success"])
+        status = 200 if closed == len(results) else 207
+        out = {"success": closed == len(results), "closed": closed, "results": results}
+        return status, out, True
+
+    return _respond(
+        await desk.call("position.close_all", _payload(ctx.account.id, body), key, work)
     )
-    return await service.history_deals(terminal, clocks, query)
 
 
-@router.get("/history/orders")
-async def history_orders(
-    terminal: TerminalDep,
-    clocks: ClocksDep,
-    start_date: Start = None,
-    end_date: End = None,
-    ticket: Ticket = None,
-    position: Position = None,
-) -> OrdersResponse:
-    """Historical orders in a date range, or of one ticket or position."""
-    query = service.HistoryQuery(start_date, end_date, ticket=ticket, position=position)
-    return await service.history_orders(terminal, clocks, query)
+@router.patch("/orders/{ticket}", response_model=TradeResult, responses=TRADE_DOC)
+async def modify_order(
+    ticket: Ticket,
+    body: OrderModifyBody,
+    desk: DeskDep,
+    ctx: AccountDep,
+    basis: BasisDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Change a pending order's price, stop-limit price, SL/TP or expiration."""
+
+    async def work() -> Answer:
+        prepared = await m.prepare_order_modify(ctx.terminal, ctx.account, ticket, body, basis)
+        return await desk.send(prepared, "", key)
+
+    payload = _payload(ctx.account.id, body, ticket=ticket)
+    return _respond(await desk.call("order.modify", payload, key, work))
 
 
-router.include_router(trade_router)
-router.include_router(audit_router)
+@router.delete("/orders/{ticket}", response_model=TradeResult, responses=TRADE_DOC)
+async def cancel_order(
+    ticket: Ticket, desk: DeskDep, ctx: AccountDep, key: IdempotencyKey = None
+) -> Any:
+    """Cancel a pending order."""
+
+    async def work() -> Answer:
+        prepared = await m.prepare_cancel(ctx.terminal, ctx.account, ticket)
+        return await desk.send(prepared, "", key)
+
+    payload = _payload(ctx.account.id, ticket=ticket)
+    return _respond(await desk.call("order.cancel", payload, key, work))
+
+
+@router.post("/trades/check", response_model=CheckResult)
+async def check_trade(body: CheckBody, ctx: AccountDep) -> Any:
+    """``order_check``: would the order pass, and the margin it needs. Nothing is sent."""
+    prepared = await p.prepare_check(ctx.terminal, ctx.account, body)
+    request = dict(prepared.request)
+    if prepared.plan:
+        request["type_filling"] = prepared.plan.policies[0]
+    answer = await ctx.terminal.order_check(request)
+    retcode = int(answer["retcode"])
+    result = CheckResult(
+        success=retcode == 0,
+        retcode=retcode,
+        retcode_name=retcodes.retcode_name(retcode),
+        message=str(answer["comment"]),
+        margin=answer["margin"],
+        margin_free=answer["margin_free"],
+        margin_level=answer["margin_level"],
+        balance=answer["balance"],
+        equity=answer["equity"],
+        profit=answer["profit"],
+        filling=prepared.plan.names()[0] if prepared.plan else None,
+        volume=request["volume"],
+        notes=prepared.notes,
+    )
+    if retcode != 0:
+        rule = retcodes.rule_for(retcode)
+        raise TradeError(
+            f"order_check answered {retcode} {rule.name}: {answer['comment']}",
+            code=rule.code,
+            status=rule.status,
+            retcode=retcode,
+            extra={"result": result.model_dump(mode="json"), "retryable": rule.retryable},
+        )
+    return result
+
+
+@router.get("/trades/requests/{request_id}", response_model=TradeRequestState)
+async def trade_request(
+    request_id: Annotated[str, Path(max_length=64)], user: CurrentUser, session: SessionDep
+) -> TradeRequestState:
+    """A trade request the gateway sent for you, with its state (unknown outcomes resolve here)."""
+    row = await trades.get_for_user(session, user.id, request_id)
+    if row is None:
+        raise NotFound(f"Trade request {request_id} not found", code="TRADE_REQUEST_NOT_FOUND")
+    return TradeRequestState(
+        request_id=row.request_id,
+        client_id=row.client_id,
+        account_id=row.account_id,
+        state=str(row.state),
+        request=row.request,
+        result=row.result,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

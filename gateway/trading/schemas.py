@@ -1,84 +1,189 @@
-"""Positions, orders and deals. Seed position fields (ticket … comment) keep their names."""
+"""Bodies and answers of the state-changing trading endpoints.
+
+``TradeBody``/``TradeResult`` keep the seed 003 fields (symbol, order_type, volume, price,
+stop_loss, take_profit → success, ticket, price, volume, symbol, type) and add the rest.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+from typing import Any, Literal
 
-from gateway.schemas import TimeBasisFields
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gateway.deps import SYMBOL_PATTERN
 
-class Position(BaseModel):
-    ticket: int
-    symbol: str
-    type: str = Field(description="buy | sell")
-    volume: float
-    price_open: float
-    price_current: float
-    profit: float
-    swap: float
-    time_open: int = Field(description="Open time, epoch seconds (see time_basis)")
-    comment: str
-    sl: float
-    tp: float
-    magic: int
-    identifier: int = Field(description="Position ID shared by its orders and deals")
-    time_update: int
-    reason: str
-    external_id: str
+Filling = Literal["fok", "ioc", "return", "boc"]
+PendingType = Literal[
+    "buy_limit", "sell_limit", "buy_stop", "sell_stop", "buy_stop_limit", "sell_stop_limit"
+]
+Expiration = Literal["gtc", "day", "specified", "specified_day"]
+U64 = 2**64 - 1
 
 
-class PositionsResponse(TimeBasisFields):
-    positions: list[Position]
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
-class Order(BaseModel):
-    ticket: int
-    symbol: str
-    type: str = Field(description="buy_limit, sell_stop, … (also buy/sell for market orders)")
-    state: str
-    volume_initial: float
-    volume_current: float
-    price_open: float
-    price_current: float
-    price_stoplimit: float
-    sl: float
-    tp: float
-    time_setup: int
-    time_done: int
-    time_expiration: int = Field(description="0 when the order does not expire")
-    type_time: str
-    type_filling: str
-    magic: int
-    position_id: int
-    position_by_id: int
-    reason: str
-    comment: str
-    external_id: str
+class StopsFields(_Body):
+    stop_loss: float | None = Field(None, ge=0, description="SL price (0 removes it)")
+    take_profit: float | None = Field(None, ge=0, description="TP price (0 removes it)")
+    stop_loss_points: int | None = Field(
+        None, gt=0, le=10_000_000, description="SL as a distance in points from the price"
+    )
+    take_profit_points: int | None = Field(
+        None, gt=0, le=10_000_000, description="TP as a distance in points from the price"
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> StopsFields:
+        if self.stop_loss is not None and self.stop_loss_points is not None:
+            raise ValueError("give stop_loss or stop_loss_points, not both")
+        if self.take_profit is not None and self.take_profit_points is not None:
+            raise ValueError("give take_profit or take_profit_points, not both")
+        return self
 
 
-class OrdersResponse(TimeBasisFields):
-    orders: list[Order]
+class OrderFields(StopsFields):
+    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["EURUSD"])
+    volume: float = Field(gt=0, le=1_000_000, description="Lots")
+    magic: int = Field(0, ge=0, le=U64, description="Expert id copied to order/deal/position")
+    comment: str = Field(
+        "",
+        max_length=64,
+        description="Kept after the gateway's 12-character client id, cut "
+        "to 16 characters (MT5 keeps 29)",
+    )
+    filling: Filling | None = Field(
+        None, description="Preferred filling policy; on 10030 the next allowed one is tried"
+    )
+    filling_strict: bool = Field(False, description="Send only `filling`, never another policy")
+    round_volume: bool = Field(
+        False, description="Round the volume to the symbol's step instead of refusing it"
+    )
 
 
-class Deal(BaseModel):
-    ticket: int
-    order: int
-    time: int
-    type: str = Field(description="buy, sell, balance, commission, …")
-    entry: str = Field(description="in | out | inout | out_by")
-    position_id: int
-    symbol: str
-    volume: float
+class TradeBody(OrderFields):
+    """A market order (seed 003 body plus optional fields)."""
+
+    order_type: Literal["buy", "sell"]
+    price: float | None = Field(
+        None, gt=0, description="Expected price (instant/request execution; default: market)"
+    )
+    deviation: int = Field(20, ge=0, le=100_000, description="Accepted slippage in points")
+
+
+class PendingBody(OrderFields):
+    order_type: PendingType
+    price: float = Field(gt=0, description="Activation price")
+    stoplimit: float | None = Field(
+        None, gt=0, description="Limit price of the order a stop-limit places"
+    )
+    expiration: Expiration = "gtc"
+    expiration_time: datetime | None = Field(
+        None, description="UTC time (ISO-8601) for expiration specified/specified_day"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PendingBody:
+        if self.order_type.endswith("stop_limit") != (self.stoplimit is not None):
+            raise ValueError("stoplimit is required for stop-limit orders and only for them")
+        if self.expiration.startswith("specified") != (self.expiration_time is not None):
+            raise ValueError("expiration_time is required with expiration specified(_day) only")
+        return self
+
+
+class CheckBody(OrderFields):
+    """order_check of a market or pending order."""
+
+    order_type: Literal["buy", "sell"] | PendingType
+    price: float | None = Field(None, gt=0)
+    stoplimit: float | None = Field(None, gt=0)
+    deviation: int = Field(20, ge=0, le=100_000)
+
+
+class PositionStopsBody(StopsFields):
+    """New SL/TP of a position; a field left out keeps its current value."""
+
+
+class OrderModifyBody(StopsFields):
+    price: float | None = Field(None, gt=0)
+    stoplimit: float | None = Field(None, gt=0)
+    expiration: Expiration | None = None
+    expiration_time: datetime | None = None
+
+
+class CloseByBody(_Body):
+    opposite: int = Field(ge=1, le=U64, description="Ticket of the opposite position")
+    comment: str = Field("", max_length=64)
+
+
+class CloseAllBody(_Body):
+    symbol: str | None = Field(None, pattern=SYMBOL_PATTERN, description="Only this symbol")
+    deviation: int = Field(20, ge=0, le=100_000)
+    comment: str = Field("", max_length=64)
+
+
+class FillingAttempt(BaseModel):
+    filling: str
+    retcode: int
+
+
+class TradeResult(BaseModel):
+    """One MT5 request and its answer, normalized."""
+
+    success: bool
+    ticket: int = Field(description="Position (market) or order (pending) ticket; 0 if none")
     price: float
+    volume: float
+    symbol: str
+    type: str
+    retcode: int
+    retcode_name: str
+    message: str
+    order: int
+    deal: int
+    position: int
+    filling: str | None = Field(description="Filling policy the request was sent with")
+    filling_attempts: list[FillingAttempt] = []
+    request_id: str = Field(description="Gateway request id: GET /api/v1/trades/requests/{id}")
+    mt5_request_id: int = 0
+    client_id: str = Field(description="Id written at the start of the MT5 comment")
+    state: Literal["done", "rejected", "unknown", "not_executed"]
+    reconciled: bool = Field(False, description="Outcome found by looking the client id up")
+    notes: list[str] = []
+
+
+class CloseAllResult(BaseModel):
+    success: bool
+    closed: int
+    results: list[dict[str, Any]] = Field(
+        description="A TradeResult per position, or the refusal of one that was not sent"
+    )
+
+
+class CheckResult(BaseModel):
+    success: bool
+    retcode: int
+    retcode_name: str
+    message: str
+    margin: float
+    margin_free: float
+    margin_level: float
+    balance: float
+    equity: float
     profit: float
-    commission: float
-    swap: float
-    fee: float
-    magic: int
-    reason: str
-    comment: str
-    external_id: str
+    filling: str | None
+    volume: float
+    notes: list[str] = []
 
 
-class DealsResponse(TimeBasisFields):
-    deals: list[Deal]
+class TradeRequestState(BaseModel):
+    request_id: str
+    client_id: str
+    account_id: str
+    state: str
+    request: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime

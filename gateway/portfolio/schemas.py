@@ -1,11 +1,11 @@
-"""Account answers. Seed contract fields (login … company) keep their names and meaning."""
+"""What an account holds now: its figures (seed contract fields login … company keep their
+names and meaning), open positions and pending orders."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 from gateway.schemas import TimeBasisFields
-from gateway.trading.schemas import Order, Position
 
 
 class AccountInfo(BaseModel):
@@ -55,6 +55,59 @@ class Equity(BaseModel):
     free_margin: float
     margin_level: float
     currency: str
+
+
+class Position(BaseModel):
+    ticket: int
+    symbol: str
+    type: str = Field(description="buy | sell")
+    volume: float
+    price_open: float
+    price_current: float
+    profit: float
+    swap: float
+    time_open: int = Field(description="Open time, epoch seconds (see time_basis)")
+    comment: str
+    sl: float
+    tp: float
+    magic: int
+    identifier: int = Field(description="Position ID shared by its orders and deals")
+    time_update: int
+    reason: str
+    external_id: str
+
+
+class PositionsResponse(TimeBasisFields):
+    positions: list[Position]
+
+
+class Order(BaseModel):
+    ticket: int
+    symbol: str
+    type: str = Field(description="buy_limit, sell_stop, … (also buy/sell for market orders)")
+    state: str
+    volume_initial: float
+    volume_current: float
+    price_open: float
+    price_current: float
+    price_stoplimit: float
+    sl: float
+    tp: float
+    time_setup: int
+    time_done: int
+    time_expiration: int = Field(description="0 when the order does not expire")
+    type_time: str
+    type_filling: str
+    magic: int
+    position_id: int
+    position_by_id: int
+    reason: str
+    comment: str
+    external_id: str
+
+
+class OrdersResponse(TimeBasisFields):
+    orders: list[Order]
 
 
 class Snapshot(TimeBasisFields):

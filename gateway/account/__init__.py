@@ -1,1 +1,0 @@
-"""Account figures: info, balance, equity and the one-call snapshot."""

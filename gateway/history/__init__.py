@@ -1,0 +1,1 @@
+"""The account's history: deals and finished orders."""
