@@ -8,6 +8,10 @@ the terminal server enables it only on an explicit flag and warns loudly.
 
 Every MetaTrader5 function of the served module takes the terminal's lock, so calls made here
 and calls made through the restricted service on the same terminal never interleave.
+
+The server class comes from the caller (``server_factory``): the terminal server passes the
+same guarded class as for its restricted ports (TCP_NODELAY, a connection cap, a handshake
+deadline, accepting on after EMFILE, a message size cap), so both ports behave alike.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import sys
 import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
 from rpyc.core.service import SlaveService
@@ -47,15 +52,23 @@ def _with_lock(function: Any, lock: Any) -> Any:
 
 
 def serve_classic(
-    module: types.ModuleType, host: str, port: int, *, lock: Any = None
+    module: types.ModuleType,
+    host: str,
+    port: int,
+    *,
+    server_factory: Callable[..., ThreadedServer],
+    lock: Any = None,
 ) -> ThreadedServer:
     """Start a classic RPyC server in a daemon thread; returns it once it is listening.
+
+    ``server_factory(service, hostname=, port=, protocol_config=, logger=)`` builds the server
+    (a ``ThreadedServer`` subclass).
 
     ``import MetaTrader5`` inside it yields ``module`` (registered in ``sys.modules``: this is
     a simulator process, the real package is never imported here)."""
     served = locked_module(module, lock if lock is not None else threading.RLock())
     sys.modules["MetaTrader5"] = served
-    server = ThreadedServer(
+    server = server_factory(
         SlaveService,
         hostname=host,
         port=port,

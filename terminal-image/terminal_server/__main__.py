@@ -2,25 +2,31 @@
 
     python -m terminal_server --backend sim|real --host H --port P [--terminals N]
         [--auth-secret-file F] [--tls-cert C --tls-key K --tls-ca CA] [--allow-remote]
+        [--max-connections N] [--handshake-timeout S] [--log-format json|text]
         [--profile demo|bench] [--seed S] [--login-delay S] [--classic-compat-port P2]
+
+Exit status: 0 after SIGTERM/SIGINT, 2 for refused options, 3 when a listening socket was lost
+(so a supervisor restarts the server instead of keeping a process that accepts nothing).
 """
 
 import argparse
+import functools
 import ipaddress
 import logging
+import os
 import platform
 import signal
 import socket
 import sys
 import threading
-import time
 
 import rpyc
-from rpyc.utils.server import ThreadedServer
 
 import terminal_server
-from terminal_server import auth, backends
+from terminal_server import auth, backends, logs, serving
 from terminal_server.service import ConnectionRegistry, TerminalRunner, make_service_class
+
+EXIT_LISTENER_LOST = 3
 
 PROTOCOL_CONFIG = {
     "allow_pickle": False,
@@ -36,18 +42,6 @@ PROTOCOL_CONFIG = {
 }
 
 log = logging.getLogger("terminal_server")
-
-
-class TerminalThreadedServer(ThreadedServer):
-    """``ThreadedServer`` with TCP_NODELAY on every client socket: large answers end in a
-    partial segment, and Nagle plus delayed ACKs would add ~40 ms to each of them."""
-
-    def _authenticate_and_serve_client(self, sock):
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        return ThreadedServer._authenticate_and_serve_client(self, sock)
 
 
 def parse_args(argv=None):
@@ -79,7 +73,16 @@ def parse_args(argv=None):
                              "compatibility) on this port, backed by terminal 1")
     parser.add_argument("--mt5-path", default=None,
                         help="real only: terminal64.exe passed to initialize()")
+    parser.add_argument("--max-connections", type=int, default=serving.DEFAULT_MAX_CONNECTIONS,
+                        help="connections per port at once (default %(default)s)")
+    parser.add_argument("--handshake-timeout", type=float,
+                        default=serving.DEFAULT_HANDSHAKE_TIMEOUT_S,
+                        help="seconds a client has to authenticate (or, without authentication, "
+                             "to send its first message) before it is closed (default %(default)s)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-format", choices=logs.FORMATS,
+                        default=os.environ.get("LOG_FORMAT", "json").lower(),
+                        help="json: one JSON object per line (default, or $LOG_FORMAT); text")
     args = parser.parse_args(argv)
     _validate(parser, args)
     return args
@@ -88,6 +91,12 @@ def parse_args(argv=None):
 def _validate(parser, args):
     if args.terminals < 1:
         parser.error("--terminals must be at least 1")
+    if args.max_connections < 1:
+        parser.error("--max-connections must be at least 1")
+    if not args.handshake_timeout > 0:
+        parser.error("--handshake-timeout must be positive")
+    if args.log_format not in logs.FORMATS:
+        parser.error("--log-format (or $LOG_FORMAT) must be json or text")
     if args.backend == "real":
         for flag, value in (("--terminals", args.terminals != 1),
                             ("--classic-compat-port", args.classic_compat_port is not None),
@@ -100,6 +109,12 @@ def _validate(parser, args):
         parser.error("refusing to bind to %r, which is not a loopback address: the terminal "
                      "port must stay on the internal network. Pass --allow-remote (and use "
                      "--tls-* and/or --auth-secret-file) if you really mean it." % args.host)
+    if args.classic_compat_port is not None and (args.auth_secret_file or args.tls_cert
+                                                 or args.tls_key or args.tls_ca):
+        parser.error("--classic-compat-port cannot be combined with --auth-secret-file or "
+                     "--tls-*: the classic (mt5linux) port has no authentication and runs any "
+                     "code a client sends, so it would be an open door beside the authenticated "
+                     "ports. Run classic mode only on its own, on a trusted host.")
     ports = range(args.port, args.port + args.terminals)
     if args.classic_compat_port is not None and args.classic_compat_port in ports:
         parser.error("--classic-compat-port collides with the terminal ports")
@@ -123,13 +138,13 @@ def load_backend(args):
                                 args.bench_accounts, args.bench_symbols)
 
 
-def build_servers(args, backend, authenticator):
+def build_servers(args, backend, authenticator, server_factory):
     servers = []
     for index, slot in enumerate(backend.slots):
         registry = ConnectionRegistry()
         service = make_service_class(TerminalRunner(slot), registry,
                                      controls_enabled=backend.name == "sim")
-        server = TerminalThreadedServer(service, hostname=args.host, port=args.port + index,
+        server = server_factory(service, hostname=args.host, port=args.port + index,
                                 authenticator=authenticator,
                                 protocol_config=dict(PROTOCOL_CONFIG),
                                 logger=logging.getLogger("terminal_server.%s" % slot.name))
@@ -137,54 +152,67 @@ def build_servers(args, backend, authenticator):
     return servers
 
 
-def start_classic_compat(args, backend):
+def start_classic_compat(args, backend, server_factory):
     log.warning("!!! CLASSIC COMPATIBILITY MODE on %s:%d: this port runs ANY Python code a "
                 "client sends (rpyc SlaveService). For mt5linux clients on a trusted host only.",
                 args.host, args.classic_compat_port)
-    return backends.serve_classic_compat(backend, args.host, args.classic_compat_port)
+    server = backends.serve_classic_compat(backend, args.host, args.classic_compat_port,
+                                           server_factory)
+    log.info("classic compat port listening on %s:%d, auth: NONE (any client runs any code)",
+             args.host, server.port)
+    return server
 
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(args.log_level, args.log_format)
     secret = auth.read_secret_file(args.auth_secret_file) if args.auth_secret_file else None
     authenticator, auth_mode = auth.build_authenticator(secret, args.tls_cert, args.tls_key,
                                                         args.tls_ca)
     backend = load_backend(args)
-    servers = build_servers(args, backend, authenticator)
+    lost = threading.Event()
+    server_factory = functools.partial(
+        serving.GuardedServer, max_connections=args.max_connections,
+        handshake_timeout_s=args.handshake_timeout,
+        on_listener_lost=lambda server, exc: lost.set())
+    servers = build_servers(args, backend, authenticator, server_factory)
     log.info("terminal_server %s (python %s, rpyc %s)", terminal_server.__version__,
              platform.python_version(), rpyc.__version__)
     log.info("backend: %s, MetaTrader5 module version %s", backend.name,
              backend.slots[0].version)
-    log.info("auth: %s", auth_mode)
     if not is_loopback(args.host):
         log.warning("listening on the non-loopback address %s (--allow-remote)", args.host)
-    threads = [threading.Thread(target=server.start, name="rpyc-%s" % slot.name, daemon=True)
-               for slot, server in servers]
-    for thread in threads:
-        thread.start()
-    compat = start_classic_compat(args, backend) if args.classic_compat_port is not None else None
     for slot, server in servers:
-        while not server.active:
-            time.sleep(0.01)
-        log.info("terminal %s listening on %s:%d", slot.name, args.host, server.port)
-    log.info("ready: %d terminal(s)", len(servers))
-    _wait_for_signal()
-    log.info("shutting down")
+        server._listen()  # bound and listening before "ready"; accepting in the thread below
+        threading.Thread(target=server.start, name="rpyc-%s" % slot.name, daemon=True).start()
+        log.info("terminal %s listening on %s:%d, auth: %s", slot.name, args.host, server.port,
+                 auth_mode)
+    compat = None
+    if args.classic_compat_port is not None:
+        compat = start_classic_compat(args, backend, server_factory)
+    log.info("ready: %d terminal(s); at most %d connections per port, %g s to authenticate",
+             len(servers), args.max_connections, args.handshake_timeout)
+    _wait_for_signal(lost)
     for _, server in servers:
         server.close()
     if compat is not None:
         compat.close()
+    if lost.is_set():
+        log.critical("a listening socket was lost: exiting with status %d so that the "
+                     "supervisor restarts the terminal server", EXIT_LISTENER_LOST)
+        return EXIT_LISTENER_LOST
     return 0
 
 
-def _wait_for_signal():
+def _wait_for_signal(lost):
+    """Until SIGINT/SIGTERM, or until ``lost`` is set (a listener was lost)."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    while not stop.is_set():
+    while not (stop.is_set() or lost.is_set()):
         stop.wait(0.5)
+    if stop.is_set():
+        log.info("shutting down")
 
 
 if __name__ == "__main__":

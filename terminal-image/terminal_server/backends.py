@@ -60,9 +60,10 @@ def sim_backend(profile="demo", seed=None, login_delay_s=0.0, terminals=1,
     return Backend("sim", slots, world)
 
 
-def serve_classic_compat(backend, host, port):
-    """mt5linux compatibility (sim only): an UNSAFE classic RPyC server on terminal 1."""
+def serve_classic_compat(backend, host, port, server_factory):
+    """mt5linux compatibility (sim only): an UNSAFE classic RPyC server on terminal 1, built by
+    ``server_factory`` (the same guarded server class as the restricted ports)."""
     from simulator.compat import serve_classic
 
     slot = backend.slots[0]
-    return serve_classic(slot.module, host, port, lock=slot.lock)
+    return serve_classic(slot.module, host, port, lock=slot.lock, server_factory=server_factory)

@@ -12,10 +12,13 @@ and cost a round trip per touch. So results are converted here, once, into tagge
     ("E", kind, message)          the call raised (kind: the exception class name, or "Refused")
 
 Arguments arrive the same way: builtins and tuples, with a dict sent as
-``("__dict__", ((key, value), ...))``. Nothing else is accepted.
+``("__dict__", ((key, value), ...))``. Nothing else is accepted, and only within the caps of
+``limits`` (lengths, nesting, number of values).
 """
 
 import numpy as np
+
+from terminal_server import limits
 
 DICT_TAG = "__dict__"
 _SCALARS = (type(None), bool, int, float, str, bytes)
@@ -92,24 +95,39 @@ def _descr_entry(entry):
     return (name, fmt) + tuple(tuple(part) for part in entry[2:])
 
 
-def decode_arg(value):
-    """Rebuild one argument; only builtins, tuples and tagged dicts are accepted."""
+def decode_arg(value, depth=0, budget=None):
+    """Rebuild one argument. Only exact builtins and tuples are accepted, tested by type
+    identity: a client object (an RPyC netref) is refused without touching it, so none of its
+    methods (``__eq__``, ``__hash__``, ``__repr__``...) ever runs here."""
+    if budget is None:
+        budget = limits.ArgumentBudget()
+    budget.take()
     kind = type(value)
-    if kind in _SCALARS:
-        return value
+    for scalar in _SCALARS:
+        if kind is scalar:
+            limits.check_scalar(kind, value)
+            return value
     if kind is tuple:
-        if len(value) == 2 and value[0] == DICT_TAG and type(value[1]) is tuple:
-            return decode_dict(value[1])
-        return tuple(decode_arg(item) for item in value)
-    raise ArgumentError("argument of type %s is not accepted" % kind.__name__)
+        limits.check_tuple(value, depth + 1)
+        if len(value) == 2 and type(value[0]) is str and value[0] == DICT_TAG:
+            if type(value[1]) is tuple:
+                return decode_dict(value[1], depth + 1, budget)
+        return tuple(decode_arg(item, depth + 1, budget) for item in value)
+    raise ArgumentError("an argument of type %s is not accepted (only None, bool, int, float, "
+                        "str, bytes and tuples travel by value)" % kind.__name__)
 
 
-def decode_dict(pairs):
+def decode_dict(pairs, depth=0, budget=None):
+    if budget is None:
+        budget = limits.ArgumentBudget()
+    limits.check_tuple(pairs, depth + 1)
     result = {}
     for pair in pairs:
         if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str:
             raise ArgumentError("a dict travels as ((str key, value), ...) pairs")
-        result[pair[0]] = decode_arg(pair[1])
+        budget.take()
+        limits.check_scalar(str, pair[0])
+        result[pair[0]] = decode_arg(pair[1], depth + 2, budget)
     return result
 
 
@@ -119,4 +137,16 @@ def decode_args(args, kwargs_pairs):
         raise ArgumentError("positional arguments travel as a tuple")
     if type(kwargs_pairs) is not tuple:
         raise ArgumentError("keyword arguments travel as a tuple of (name, value) pairs")
-    return tuple(decode_arg(item) for item in args), decode_dict(kwargs_pairs)
+    budget = limits.ArgumentBudget()
+    limits.check_tuple(args, 1)
+    return (tuple(decode_arg(item, 1, budget) for item in args),
+            decode_dict(kwargs_pairs, 0, budget))
+
+
+def describe(value):
+    """A short, safe description of a client value for error messages: the repr of a short
+    str or an int, otherwise only its type name (never a method of a client object)."""
+    kind = type(value)
+    if kind is int or (kind is str and len(value) <= 64):
+        return repr(value)
+    return "a %s" % kind.__name__

@@ -9,15 +9,17 @@ Exposed (and nothing else; the server runs with ``allow_public_attrs=False`` and
     ping()                             -> True (one round trip, nothing else)
     control(name, kwargs_pairs)        -> encoded result  (simulator backend only)
 
-Every call holds the terminal's lock from the function call until ``last_error()`` has been
-read, so the error belongs to that call even with several clients.
+Arguments are decoded (exact builtins only, within the caps of ``limits``) before the
+terminal's lock is taken, so nothing a client sends runs while the lock is held. Every call
+then holds the lock from the function call until ``last_error()`` has been read, so the error
+belongs to that call even with several clients; a batch holds it across all of its calls.
 """
 
 import logging
 import threading
 import types
 
-from terminal_server import codec
+from terminal_server import codec, limits
 
 ALLOWED_FUNCTIONS = frozenset(
     (
@@ -39,7 +41,6 @@ STRUCT_TYPES = frozenset(
         "TradePosition", "TradeDeal", "TradeRequest", "OrderSendResult", "OrderCheckResult",
     )
 )
-MAX_BATCH = 64
 NOT_CALLED = (0, "not called")
 
 log = logging.getLogger("terminal_server.service")
@@ -86,7 +87,11 @@ def _hard_close(conn):
 
 
 class TerminalRunner:
-    """Runs allow-listed functions of one terminal slot and encodes their results."""
+    """Runs allow-listed functions of one terminal slot and encodes their results.
+
+    A call is prepared first (function looked up, arguments decoded and checked against the
+    caps), with no lock held and without touching anything but builtins; only then is the
+    terminal's lock taken to run it."""
 
     def __init__(self, slot):
         self.slot = slot
@@ -96,18 +101,25 @@ class TerminalRunner:
             if callable(function):
                 self._functions[name] = function
 
-    def run(self, function, args, kwargs_pairs):
+    def prepare(self, function, args, kwargs_pairs):
+        """``(function, target, args, kwargs)`` ready to run, or an encoded refusal (a tuple
+        ``(encoded_error, NOT_CALLED)``) as the second item of ``(None, refusal)``."""
         target = self._functions.get(function) if type(function) is str else None
         if target is None:
-            return codec.encode_error("Refused", "function %r is not allowed" % (function,)), \
-                NOT_CALLED
+            return None, refusal("Refused", "function %s is not allowed" % codec.describe(function))
         try:
             call_args, call_kwargs = codec.decode_args(args, kwargs_pairs)
             self._check_initialize(function, call_args, call_kwargs)
+            limits.check_work(function, call_args, call_kwargs)
         except (TypeError, ValueError) as exc:
-            return codec.encode_error(type(exc).__name__, str(exc)), NOT_CALLED
+            return None, refusal(type(exc).__name__, str(exc))
         if function == "initialize" and self.slot.fixed_init_path:
             call_args = (self.slot.fixed_init_path,)
+        return (function, target, call_args, call_kwargs), None
+
+    def execute(self, prepared, budget):
+        """Run one prepared call under the terminal's lock: ``(encoded_result, last_error)``."""
+        function, target, call_args, call_kwargs = prepared
         module = self.slot.module
         with self.slot.lock:
             try:
@@ -115,10 +127,43 @@ class TerminalRunner:
             except Exception as exc:  # the package raises TypeError/SystemError on misuse
                 return codec.encode_error(type(exc).__name__, str(exc)), _last_error(module)
             error = _last_error(module)
-            try:
-                return codec.encode_result(function, result), error
-            except TypeError as exc:
-                return codec.encode_error("TypeError", str(exc)), error
+        try:
+            budget.charge(function, result)
+            return codec.encode_result(function, result), error
+        except (TypeError, ValueError) as exc:
+            return codec.encode_error(type(exc).__name__, str(exc)), error
+
+    def run(self, function, args, kwargs_pairs):
+        prepared, refused = self.prepare(function, args, kwargs_pairs)
+        if refused is not None:
+            return refused
+        return self.execute(prepared, limits.AnswerBudget())
+
+    def run_batch(self, calls):
+        """Prepare every call (no lock), then run them all under one hold of the lock, so no
+        other client interleaves; calls after one whose answer did not fit are not run."""
+        if type(calls) is not tuple or len(calls) > limits.MAX_BATCH_CALLS:
+            raise ValueError("batch takes a tuple of at most %d calls" % limits.MAX_BATCH_CALLS)
+        plans = []
+        for call in calls:
+            if type(call) is not tuple or len(call) != 3:
+                plans.append((None, refusal("TypeError",
+                                            "each call is (function, args, kwargs_pairs)")))
+            else:
+                plans.append(self.prepare(*call))
+        budget = limits.AnswerBudget()
+        results = []
+        with self.slot.lock:  # one session: nobody interleaves between the calls
+            for prepared, refused in plans:
+                if refused is not None:
+                    results.append(refused)
+                elif budget.spent:
+                    results.append(refusal("LimitExceeded", "not run: an earlier call of this "
+                                           "batch filled the answer (%d bytes at most)"
+                                           % limits.MAX_ANSWER_BYTES))
+                else:
+                    results.append(self.execute(prepared, budget))
+        return tuple(results)
 
     @staticmethod
     def _check_initialize(function, args, kwargs):
@@ -127,9 +172,14 @@ class TerminalRunner:
             raise ValueError("initialize(path) is not accepted; the server configures the path")
 
     def struct_fields(self, typename):
-        if typename not in STRUCT_TYPES:
-            raise ValueError("unknown struct type %r" % (typename,))
+        if type(typename) is not str or typename not in STRUCT_TYPES:
+            raise ValueError("unknown struct type %s" % codec.describe(typename))
         return struct_fields_of(getattr(self.slot.module, typename, None), typename)
+
+
+def refusal(kind, message):
+    """The answer for a call that was not run."""
+    return codec.encode_error(kind, message), NOT_CALLED
 
 
 def _last_error(module):
@@ -172,17 +222,7 @@ def make_service_class(runner, registry, controls_enabled):
             return runner.run(function, args, kwargs_pairs)
 
         def exposed_batch(self, calls):
-            if type(calls) is not tuple or len(calls) > MAX_BATCH:
-                raise ValueError("batch takes a tuple of at most %d calls" % MAX_BATCH)
-            results = []
-            with runner.slot.lock:  # one session: nobody interleaves between the calls
-                for call in calls:
-                    if type(call) is not tuple or len(call) != 3:
-                        results.append((codec.encode_error(
-                            "TypeError", "each call is (function, args, kwargs_pairs)"), NOT_CALLED))
-                        continue
-                    results.append(runner.run(*call))
-            return tuple(results)
+            return runner.run_batch(calls)
 
         def exposed_struct_fields(self, typename):
             return runner.struct_fields(typename)
@@ -198,15 +238,17 @@ def make_service_class(runner, registry, controls_enabled):
 def run_control(slot, registry, caller, name, kwargs_pairs):
     """A simulator control by name: a public method of the terminal's controls, or
     ``drop_connections`` (closes every other connection of this server)."""
-    kwargs = codec.decode_dict(kwargs_pairs) if type(kwargs_pairs) is tuple else None
-    if kwargs is None:
+    if type(name) is not str:
+        raise ValueError("unknown control %s" % codec.describe(name))
+    if type(kwargs_pairs) is not tuple:
         raise codec.ArgumentError("control arguments travel as (name, value) pairs")
+    kwargs = codec.decode_dict(kwargs_pairs)
     if name == "drop_connections":
         dropped = registry.drop_all(keep=caller)
         log.info("control drop_connections: closed %d connection(s)", dropped)
         return dropped
     controls = slot.controls
-    if type(name) is not str or name.startswith("_") or not callable(getattr(controls, name, None)):
+    if name.startswith("_") or not callable(getattr(controls, name, None)):
         raise ValueError("unknown control %r" % (name,))
     log.info("control %s(%s)", name, ", ".join(sorted(kwargs)))
     return codec.encode(getattr(controls, name)(**kwargs))

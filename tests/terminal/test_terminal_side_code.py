@@ -1,5 +1,6 @@
-"""The terminal-side code runs under Windows Python 3.9 with only stdlib, rpyc, numpy and
-MetaTrader5: check its syntax, its imports, and (with vermin) its library use."""
+"""The terminal-side code runs under Windows Python 3.12 (the Wine image) and Linux Python 3.11
+(the simulator image) with only stdlib, rpyc, numpy and MetaTrader5: check its syntax against
+the lowest of those interpreters, its imports, and (with vermin) its library use."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ ALLOWED_TOP_LEVEL = {"rpyc", "numpy", "MetaTrader5", "terminal_server"}
 # The simulator may be imported only inside these functions (the sim backend) of backends.py.
 SIMULATOR_IMPORT_SITES = {("backends.py", "sim_backend"), ("backends.py", "serve_classic_compat")}
 SOURCES = sorted(IMAGE.rglob("*.py"))
+# The lowest interpreter that runs terminal_server (the simulator image; Wine runs 3.12).
+LOWEST = (3, 11)
 
 
 def test_there_is_terminal_side_code() -> None:
@@ -24,8 +27,8 @@ def test_there_is_terminal_side_code() -> None:
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(IMAGE)))
-def test_parses_as_python_3_9(path: Path) -> None:
-    ast.parse(path.read_text(), filename=str(path), feature_version=(3, 9))
+def test_parses_with_the_lowest_supported_grammar(path: Path) -> None:
+    ast.parse(path.read_text(), filename=str(path), feature_version=LOWEST)
 
 
 def _imports(tree: ast.AST) -> list[tuple[str, str | None]]:
@@ -49,7 +52,7 @@ def _imports(tree: ast.AST) -> list[tuple[str, str | None]]:
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(IMAGE)))
 def test_imports_only_stdlib_rpyc_numpy_metatrader5(path: Path) -> None:
-    tree = ast.parse(path.read_text(), feature_version=(3, 9))
+    tree = ast.parse(path.read_text(), feature_version=LOWEST)
     for module, function in _imports(tree):
         if module == "simulator":
             assert (path.name, function) in SIMULATOR_IMPORT_SITES, (
@@ -69,16 +72,24 @@ def test_the_import_check_catches_offenders() -> None:
 def _vermin(*paths: Path) -> subprocess.CompletedProcess[str]:
     vermin = shutil.which("vermin", path=str(Path(sys.executable).parent))
     assert vermin, "vermin is a dev dependency"
-    args = [vermin, "-t=3.9-", "--no-tips", "--violations", *map(str, paths)]
+    target = f"-t={LOWEST[0]}.{LOWEST[1]}-"
+    args = [vermin, target, "--no-tips", "--violations", *map(str, paths)]
     return subprocess.run(args, capture_output=True, text=True)
 
 
-def test_vermin_finds_nothing_newer_than_3_9() -> None:
+def test_vermin_finds_nothing_newer_than_the_lowest_interpreter() -> None:
     result = _vermin(*SOURCES)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_vermin_flags_3_10_library_use(tmp_path: Path) -> None:
+def test_the_syntax_check_rejects_newer_grammar() -> None:
+    with pytest.raises(SyntaxError):  # PEP 695 type parameters: Python 3.12
+        ast.parse(
+            "def first[T](items: list[T]) -> T:\n    return items[0]\n", feature_version=LOWEST
+        )
+
+
+def test_vermin_flags_newer_library_use(tmp_path: Path) -> None:
     newer = tmp_path / "newer.py"
-    newer.write_text("from itertools import pairwise\nprint(list(pairwise([1, 2, 3])))\n")
+    newer.write_text("from itertools import batched\nprint(list(batched([1, 2, 3], 2)))\n")
     assert _vermin(newer).returncode != 0
