@@ -1,7 +1,8 @@
 """A tiny ASGI app that reports what it received, as the upstream behind nginx in tests.
 
-HTTP: answers JSON {method, path, client, scheme, headers, body_len}; `?status=N` sets
-the status.  WebSocket: accepts and sends the same report as its first message.
+HTTP: answers JSON {method, path, client, scheme, headers, body_len, pad} with a
+Content-Length; `?status=N` sets the status, `?pad=N` makes `pad` N bytes long (a large
+body).  WebSocket: accepts and sends the same report as its first message.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 
-def _report(scope: dict[str, Any], body_len: int = 0) -> bytes:
+def _report(scope: dict[str, Any], body_len: int = 0, pad: int = 0) -> bytes:
     headers: dict[str, list[str]] = {}
     for key, value in scope["headers"]:
         headers.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
@@ -25,6 +26,7 @@ def _report(scope: dict[str, Any], body_len: int = 0) -> bytes:
             "scheme": scope.get("scheme"),
             "headers": headers,
             "body_len": body_len,
+            "pad": "x" * pad,
         }
     ).encode()
 
@@ -52,11 +54,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         more = message.get("more_body", False)
     query = parse_qs(scope.get("query_string", b"").decode())
     status = int(query.get("status", ["200"])[0])
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": _report(scope, body_len)})
+    pad = int(query.get("pad", ["0"])[0])
+    body = _report(scope, body_len, pad)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,191 +1,48 @@
-"""The production nginx site (nginx/*.conf), run by real nginx on loopback ports in front of a
-real uvicorn.  The config is rendered only by swapping ports, paths and the domain, each
-swap checked to have matched, so these tests exercise the file that ships."""
+"""The production nginx site (nginx/*), installed by nginx/install.sh into a copy of the
+distro's own /etc/nginx and run by the distro's nginx on loopback, in front of a real uvicorn
+(tests/deploy/nginx_support.py says what is copied and what is changed)."""
 
 from __future__ import annotations
 
+import gzip
 import json
-import os
-import re
 import socket
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from deploy_support import REPO, free_port, running, wait_for_port
+from deploy_support import free_port, running
+from nginx_support import DOMAIN, Site, running_site
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-NGINX_DIR = REPO / "nginx"
-DOMAIN = "api.example.com"
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-@dataclass
-class Site:
-    http_port: int
-    https_port: int
-    webroot: Path
-    cert: Path
-    conf: Path
-
-    def tls_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.cert))
-
-    def client(self, source: str = "127.0.0.1") -> httpx.Client:
-        """HTTPS client for https://localhost:PORT whose TCP source address is `source`
-        (any 127.x address is local, so nginx sees a distinct $remote_addr per test)."""
-        transport = httpx.HTTPTransport(verify=self.tls_context(), local_address=source)
-        return httpx.Client(
-            transport=transport, base_url=f"https://localhost:{self.https_port}", timeout=10
-        )
-
-
-def _swap(text: str, old: str, new: str, *, regex: bool = False) -> str:
-    result, count = re.subn(old if regex else re.escape(old), new, text)
-    assert count, f"render: {old!r} not found in the nginx config (did it change?)"
-    return result
-
-
-def render_site(
-    tmp: Path,
-    *,
-    http_port: int,
-    https_port: int,
-    upstream_port: int,
-    cert: Path,
-    key: Path,
-    webroot: Path,
-) -> str:
-    text = (NGINX_DIR / "mt5-gateway.conf").read_text()
-    text = _swap(text, r"\n\s*listen \[::\]:\d+[^;]*;", "", regex=True)  # no IPv6 in tests
-    text = _swap(text, r"listen 80\b", f"listen 127.0.0.1:{http_port}", regex=True)
-    text = _swap(text, r"listen 443\b", f"listen 127.0.0.1:{https_port}", regex=True)
-    text = _swap(text, "server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};")
-    text = _swap(text, f"/etc/letsencrypt/live/{DOMAIN}/fullchain.pem", str(cert))
-    text = _swap(text, f"/etc/letsencrypt/live/{DOMAIN}/privkey.pem", str(key))
-    text = _swap(text, "/etc/nginx/snippets/mt5-gateway/", f"{NGINX_DIR}/")
-    text = _swap(text, "/var/www/letsencrypt", str(webroot))
-    return _swap(text, f"server_name {DOMAIN};", "server_name localhost;")
-
-
-def main_conf(prefix: Path, site_conf: Path) -> str:
-    temp = "\n".join(
-        f"    {kind}_temp_path {prefix}/tmp/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    user = "user root root;\n" if os.geteuid() == 0 else ""  # workers must read tmp files
-    return f"""{user}worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log {prefix}/access.log;
-{temp}
-    include {site_conf};
-}}
-"""
-
-
-def make_cert(openssl: str, directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+def echo_upstream(port: int) -> list[str]:
+    """Real uvicorn with the flags of deploy/mt5-gateway.service, serving echo_app."""
+    return [
+        sys.executable, "-m", "uvicorn", "echo_app:app", "--app-dir", str(Path(__file__).parent),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--proxy-headers",
+        "--forwarded-allow-ips", "127.0.0.1", "--no-server-header", "--timeout-keep-alive", "30",
+        "--log-level", "warning",
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def upstream_port() -> Iterator[int]:
-    """Real uvicorn, run with the proxy-header flags of deploy/mt5-gateway.service."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "echo_app:app",
-        "--app-dir",
-        str(Path(__file__).parent),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--proxy-headers",
-        "--forwarded-allow-ips",
-        "127.0.0.1",
-        "--no-server-header",
-        "--log-level",
-        "warning",
-    ]
-    with running(cmd, port):
+    with running(echo_upstream(port), port):
         yield port
 
 
 @pytest.fixture(scope="module")
-def site(
-    nginx_bin: str, openssl_bin: str, upstream_port: int, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    prefix = tmp_path_factory.mktemp("nginx")
-    (prefix / "tmp").mkdir()
-    webroot = prefix / "webroot"
-    (webroot / ".well-known" / "acme-challenge").mkdir(parents=True)
-    cert, key = make_cert(openssl_bin, prefix)
-    http_port, https_port = free_port(), free_port()
-    site_conf = prefix / "site.conf"
-    site_conf.write_text(
-        render_site(
-            prefix,
-            http_port=http_port,
-            https_port=https_port,
-            upstream_port=upstream_port,
-            cert=cert,
-            key=key,
-            webroot=webroot,
-        )
-    )
-    conf = prefix / "nginx.conf"
-    conf.write_text(main_conf(prefix, site_conf))
-    test = subprocess.run(
-        [nginx_bin, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
-    )
-    assert test.returncode == 0, test.stderr
-    subprocess.run([nginx_bin, "-p", str(prefix), "-c", str(conf)], check=True)
-    try:
-        wait_for_port(https_port)
-        wait_for_port(http_port)
-        yield Site(http_port, https_port, webroot, cert, conf)
-    finally:
-        pid_file = prefix / "nginx.pid"
-        if pid_file.exists():
-            subprocess.run(
-                [nginx_bin, "-p", str(prefix), "-c", str(conf), "-s", "stop"], check=False
-            )
+def site(nginx_bin: str, openssl_bin: str, upstream_port: int) -> Iterator[Site]:
+    with running_site(nginx_bin, openssl_bin, upstream_port) as served:
+        yield served
 
 
 def seen(response: httpx.Response) -> dict:
@@ -193,25 +50,39 @@ def seen(response: httpx.Response) -> dict:
     return json.loads(response.text)
 
 
+def assert_json_error(r: httpx.Response, status: int, code: str) -> None:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert set(body) == {"detail", "code"} and body["code"] == code and body["detail"]
+    assert r.headers["strict-transport-security"].startswith("max-age=")  # headers kept
+    assert r.headers["content-security-policy"] == STRICT_CSP
+
+
 # --- plain HTTP --------------------------------------------------------------------------
 
 
-def test_http_redirects_to_https(site: Site) -> None:
+@pytest.mark.parametrize("host", [DOMAIN, "evil.example", "127.0.0.1"])
+def test_http_redirects_to_the_configured_name_whatever_the_host(site: Site, host: str) -> None:
     r = httpx.get(
         f"http://127.0.0.1:{site.http_port}/api/v1/positions?symbol=EURUSD",
-        headers={"Host": "localhost"},
+        headers={"Host": host},
     )
     assert r.status_code == 301
-    assert r.headers["location"] == "https://localhost/api/v1/positions?symbol=EURUSD"
+    assert r.headers["location"] == f"https://{DOMAIN}/api/v1/positions?symbol=EURUSD"
 
 
 def test_acme_challenge_is_served_over_http(site: Site) -> None:
-    (site.webroot / ".well-known" / "acme-challenge" / "tok3n").write_text("tok3n.key")
+    challenge = site.webroot / ".well-known" / "acme-challenge"
+    challenge.mkdir(parents=True, exist_ok=True)
+    (challenge / "tok3n").write_text("tok3n.key")
     r = httpx.get(
         f"http://127.0.0.1:{site.http_port}/.well-known/acme-challenge/tok3n",
-        headers={"Host": "localhost"},
+        headers={"Host": DOMAIN},
     )
     assert (r.status_code, r.text) == (200, "tok3n.key")
+    missing = httpx.get(f"http://127.0.0.1:{site.http_port}/.well-known/acme-challenge/nope")
+    assert missing.status_code == 404  # never redirected: certbot must see the miss
 
 
 # --- TLS ---------------------------------------------------------------------------------
@@ -223,12 +94,19 @@ def test_tls_12_and_13_are_served(site: Site, version: ssl.TLSVersion) -> None:
     ctx.minimum_version = ctx.maximum_version = version
     with (
         socket.create_connection(("127.0.0.1", site.https_port)) as raw,
-        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+        ctx.wrap_socket(raw, server_hostname=DOMAIN) as tls,
     ):
-        assert (
-            tls.version()
-            == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
-        )
+        assert tls.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2"}.get(version, "TLSv1.3")
+
+
+def test_http2_is_negotiated(site: Site) -> None:
+    ctx = site.tls_context()
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with (
+        socket.create_connection(("127.0.0.1", site.https_port)) as raw,
+        ctx.wrap_socket(raw, server_hostname=DOMAIN) as tls,
+    ):
+        assert tls.selected_alpn_protocol() == "h2"
 
 
 def test_unknown_server_name_gets_no_certificate(site: Site) -> None:
@@ -241,7 +119,7 @@ def test_unknown_server_name_gets_no_certificate(site: Site) -> None:
         ctx.wrap_socket(raw, server_hostname="scanner.invalid")
 
 
-# --- headers -----------------------------------------------------------------------------
+# --- headers and compression -------------------------------------------------------------
 
 
 def test_security_headers_on_success_and_on_errors(site: Site) -> None:
@@ -264,6 +142,24 @@ def test_docs_get_a_csp_that_lets_swagger_ui_load(site: Site) -> None:
     assert "frame-ancestors 'none'" in csp
 
 
+def test_json_of_1kb_and_more_is_gzipped(site: Site) -> None:
+    with site.client(source="127.0.0.6") as client:
+        with client.stream("GET", "/api/v1/symbols", params={"pad": 50_000}) as big:
+            wire = b"".join(big.iter_raw())
+        small = client.get("/api/v1/symbols", params={"pad": 10})
+        plain = client.get(
+            "/api/v1/symbols", params={"pad": 50_000}, headers={"Accept-Encoding": "identity"}
+        )
+    assert big.headers["content-encoding"] == "gzip" and "Accept-Encoding" in big.headers["vary"]
+    assert len(wire) < 5_000 and seen_pad(gzip.decompress(wire)) == 50_000
+    assert len(small.content) < 1024 and "content-encoding" not in small.headers
+    assert "content-encoding" not in plain.headers and seen_pad(plain.content) == 50_000
+
+
+def seen_pad(body: bytes) -> int:
+    return len(json.loads(body)["pad"])
+
+
 def test_forwarded_for_is_overwritten_with_the_real_client(site: Site) -> None:
     with site.client(source="127.0.0.2") as client:
         r = client.get(
@@ -277,26 +173,34 @@ def test_forwarded_for_is_overwritten_with_the_real_client(site: Site) -> None:
     assert (got["client"], got["scheme"]) == ("127.0.0.2", "https")
 
 
-# --- access control and limits -----------------------------------------------------------
+# --- access control and limits: nginx's own errors are the API's JSON ---------------------
 
 
 def test_metrics_only_from_localhost(site: Site) -> None:
     with site.client(source="127.0.0.2") as outsider:
-        assert outsider.get("/metrics").status_code == 403
+        assert_json_error(outsider.get("/metrics"), 403, "FORBIDDEN")
     with site.client(source="127.0.0.1") as local:
         r = local.get("/metrics")
     assert r.status_code == 200 and seen(r)["path"] == "/metrics"
 
 
-def test_burst_past_the_limit_gets_429(site: Site) -> None:
+def test_burst_past_the_limit_gets_json_429_with_retry_after(site: Site) -> None:
     statuses = []
     with site.client(source="127.0.0.3") as client:
         for _ in range(400):  # bounded; the burst of 40 is spent long before the end
-            statuses.append(client.get("/api/v1/symbols").status_code)
-            if statuses[-1] == 429:
+            r = client.get("/api/v1/symbols")
+            statuses.append(r.status_code)
+            if r.status_code == 429:
                 break
     assert statuses[:41] == [200] * 41  # rate + burst=40 with nodelay: never queued
-    assert statuses[-1] == 429
+    assert_json_error(r, 429, "RATE_LIMITED")
+    assert r.headers["retry-after"] == "1"
+
+
+def test_upstream_429_passes_unchanged(site: Site) -> None:
+    with site.client(source="127.0.0.7") as client:
+        r = client.get("/api/v1/account/info", params={"status": 429})
+    assert r.status_code == 429 and seen(r)["path"] == "/api/v1/account/info"
 
 
 def test_trade_writes_have_a_tighter_limit_than_reads(site: Site) -> None:
@@ -312,27 +216,40 @@ def test_trade_writes_have_a_tighter_limit_than_reads(site: Site) -> None:
     assert len(writes) < 41  # stopped by the trade zone, not by the general one
 
 
-def test_oversized_body_is_refused_with_413(site: Site) -> None:
+def test_oversized_body_is_refused_with_json_413(site: Site) -> None:
     with site.client(source="127.0.0.5") as client:
         small = client.post("/api/v1/trades", content=b"x" * 32_000)
         big = client.post("/api/v1/trades", content=b"x" * 100_000)
     assert small.status_code == 200 and seen(small)["body_len"] == 32_000
-    assert big.status_code == 413
+    assert_json_error(big, 413, "BODY_TOO_LARGE")
 
 
 # --- WebSocket ---------------------------------------------------------------------------
 
 
 def test_websocket_upgrade_passes_on_stream_paths(site: Site) -> None:
-    url = f"wss://localhost:{site.https_port}/api/v1/stream/quotes"
+    url = f"wss://{DOMAIN}:{site.https_port}/api/v1/stream"
     with ws_connect(url, ssl=site.tls_context(), open_timeout=10) as ws:
         got = json.loads(ws.recv(timeout=10))
-    assert got["type"] == "websocket" and got["path"] == "/api/v1/stream/quotes"
+    assert got["type"] == "websocket" and got["path"] == "/api/v1/stream"
     assert got["headers"]["upgrade"] == ["websocket"]
     assert got["headers"]["x-forwarded-for"] == ["127.0.0.1"]
 
 
 def test_websocket_upgrade_is_not_passed_elsewhere(site: Site) -> None:
-    url = f"wss://localhost:{site.https_port}/api/v1/account/info"
+    url = f"wss://{DOMAIN}:{site.https_port}/api/v1/account/info"
     with pytest.raises(InvalidStatus):
         ws_connect(url, ssl=site.tls_context(), open_timeout=10)
+
+
+# --- the gateway down --------------------------------------------------------------------
+
+
+def test_gateway_down_is_json_503_with_retry_after(nginx_bin: str, openssl_bin: str) -> None:
+    with (
+        running_site(nginx_bin, openssl_bin, upstream_port=free_port()) as down,
+        down.client() as client,
+    ):
+        r = client.get("/api/v1/account/info")
+    assert_json_error(r, 503, "GATEWAY_UNAVAILABLE")
+    assert r.headers["retry-after"] == "5"

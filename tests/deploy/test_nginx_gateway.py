@@ -3,6 +3,8 @@ the embedded simulator behind it): TLS all the way to an MT5 answer."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from deploy_support import REPO, free_port, running
-from test_nginx import Site, site  # noqa: F401 - the site fixture, here in front of the gateway
+from nginx_support import Site
+from test_nginx import site  # noqa: F401 - the site fixture, here in front of the gateway
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def upstream_port(gateway_env: dict[str, str]) -> Iterator[int]:
         sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
-        "--log-level", "warning",
+        "--timeout-keep-alive", "30", "--log-level", "warning",
     ]  # fmt: skip
     with running(cmd, port, cwd=REPO, env=gateway_env, attempts=2400):
         yield port
@@ -60,3 +63,16 @@ def test_health_and_account_through_tls(site: Site, gateway_env: dict[str, str])
         refused = client.get("/api/v1/account/info", headers={"Authorization": "Bearer x.y.z"})
         assert refused.status_code == 401 and refused.json()["code"]
         assert refused.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_ten_thousand_bars_travel_gzipped(site: Site, gateway_env: dict[str, str]) -> None:  # noqa: F811
+    auth = {"Authorization": f"Bearer {dev_token(gateway_env)}"}
+    with site.client() as client:
+        url = "/api/v1/market-data/EURUSD"
+        with client.stream("GET", url, params={"timeframe": "H1", "bars": 10_000}, headers=auth) as r:
+            wire = b"".join(r.iter_raw())
+        assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+        raw = gzip.decompress(wire)
+        assert len(json.loads(raw)["data"]) == 10_000
+        print(f"10,000 H1 bars: {len(raw):,} bytes of JSON, {len(wire):,} on the wire (gzip)")
+        assert len(wire) * 4 < len(raw)
