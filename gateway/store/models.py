@@ -10,6 +10,8 @@
 - ``trade_requests``: every order the gateway sends, with the short client id written into
   the MT5 comment so an unknown outcome can be reconciled later.
 - ``audit_log``: append-only record of state-changing calls (never secrets).
+- ``login_throttle``: failed credential attempts per caller and per target, with the time
+  until which each is locked out (see ``throttle.py``).
 
 Users are Supabase ``sub`` strings; there is no users table. Times are timezone-aware UTC.
 """
@@ -203,3 +205,12 @@ class AuditEntry(Base):
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     retcode: Mapped[int | None] = mapped_column(Integer)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

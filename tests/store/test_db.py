@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from gateway.db import (
     Base,
+    alembic_config,
     downgrade_database,
     make_engine,
     make_sessionmaker,
@@ -23,7 +25,14 @@ from gateway.store import models  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 
-TABLES = {"mt5_accounts", "user_state", "idempotency_keys", "trade_requests", "audit_log"}
+TABLES = {
+    "mt5_accounts",
+    "user_state",
+    "idempotency_keys",
+    "trade_requests",
+    "audit_log",
+    "login_throttle",
+}
 
 
 @pytest.mark.parametrize(
@@ -61,7 +70,8 @@ async def test_migrations_from_empty_to_head_and_back(databases: Any) -> None:
             assert await conn.run_sync(_table_names) >= TABLES
             assert await conn.run_sync(_schema_drift) == []  # migrations == models
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-            assert version == "0004"
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert version == head
         await downgrade_database(url)
         async with engine.connect() as conn:
             assert await conn.run_sync(_table_names) & TABLES == set()
