@@ -69,7 +69,9 @@ def test_ten_thousand_bars_travel_gzipped(site: Site, gateway_env: dict[str, str
     auth = {"Authorization": f"Bearer {dev_token(gateway_env)}"}
     with site.client() as client:
         url = "/api/v1/market-data/EURUSD"
-        with client.stream("GET", url, params={"timeframe": "H1", "bars": 10_000}, headers=auth) as r:
+        with client.stream(
+            "GET", url, params={"timeframe": "H1", "bars": 10_000}, headers=auth
+        ) as r:
             wire = b"".join(r.iter_raw())
         assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
         raw = gzip.decompress(wire)
