@@ -1,0 +1,52 @@
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
+# Shared by the terminal image's scripts (sourced, never run).  Every path is an environment
+# setting with the image's value as default, so the tests run the same scripts on a temp tree
+# with fake `wine`/`wineserver` binaries on PATH.
+#
+# Nothing here ever prints a secret: messages name files, never their contents.
+
+MT5GW_HOME="${MT5GW_HOME:-/opt/mt5gw}"
+MT5GW_RUN="${MT5GW_RUN:-/run/mt5gw}"            # secrets and the startup ini, owned by the user
+MT5GW_LOGS="${MT5GW_LOGS:-/config/logs}"
+MT5GW_USER="${MT5GW_USER-abc}"                  # "" = stay who we are (tests)
+export WINEPREFIX="${WINEPREFIX:-/config/.wine}" WINEARCH="${WINEARCH:-win64}"
+export WINEDEBUG="${WINEDEBUG:--all}"
+MT5_DIR="$WINEPREFIX/drive_c/Program Files/MetaTrader 5"
+MT5_EXE="$MT5_DIR/terminal64.exe"
+MT5_EXE_WIN='C:\Program Files\MetaTrader 5\terminal64.exe'
+
+say() {
+    printf '[%s] %s\n' "${MT5GW_TAG:-mt5gw}" "$*" >&2
+}
+
+# Re-run the calling script as the desktop user when started as root (s6 starts services as
+# root; Wine refuses a prefix owned by someone else).
+mt5gw_drop_root() {
+    if [ "$(id -u)" = 0 ] && [ -n "$MT5GW_USER" ]; then
+        exec s6-setuidgid "$MT5GW_USER" "$@"
+    fi
+}
+
+# The Windows path of a Linux path: Wine maps / to drive Z:.
+winpath() {
+    printf 'Z:%s' "${1//\//\\}"
+}
+
+# Seconds since the epoch (bash builtin, no fork).
+now() {
+    printf '%(%s)T' -1
+}
+
+# True while a MetaTrader 5 terminal of this user runs (the installer starts one when it
+# finishes, and the terminal restarts itself after a live update).
+terminal_running() {
+    pgrep -u "$(id -u)" -f 'terminal64\.exe' >/dev/null 2>&1
+}
+
+# Kill everything running in this Wine prefix, bounded: `wineserver -k` can itself stall
+# when a process is wedged, so it gets a deadline and the leftovers get SIGKILL.
+kill_prefix() {
+    timeout "${MT5GW_KILL_TIMEOUT_S:-20}" wineserver -k >/dev/null 2>&1 || true
+    pkill -KILL -u "$(id -u)" -f 'terminal64\.exe|mt5setup\.exe|metaeditor64\.exe' \
+        >/dev/null 2>&1 || true
+}
