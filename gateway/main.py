@@ -29,6 +29,7 @@ from gateway.audit.router import router as audit_router
 from gateway.auth.devkeys import load_settings, with_dev_secrets
 from gateway.auth.router import router as auth_router
 from gateway.auth.verifier import TokenVerifier, make_verifier
+from gateway.calculate.router import router as calculate_router
 from gateway.config import Settings, TerminalEndpoint
 from gateway.db import make_engine, make_sessionmaker, upgrade_database
 from gateway.deps import get_current_user
@@ -234,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trading_router,
         history_router,
         audit_router,
+        calculate_router,
     )
     for router in routers:
         app.include_router(
