@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from simulator import constants as c
 from simulator.broker_actions import HANDLERS, Trade
@@ -20,7 +20,7 @@ from simulator.broker_exec import Ledger
 from simulator.broker_money import Pricing
 from simulator.broker_state import AccountState, Deal, Order
 from simulator.broker_triggers import Triggers
-from simulator.groups import match_group
+from simulator.broker_views import select_history, select_live, symbol_info_struct, tick_struct
 from simulator.market import Market, in_schedule
 from simulator.specs import AccountSpec, ServerSpec, SymbolSpec
 from simulator.structs import (
@@ -100,19 +100,7 @@ class Broker:
         return list(self._symbols.values())
 
     def tick_info(self, name: str) -> Tick:
-        t = self.market.tick(name)
-        return Tick(
-            (
-                int(t["time"]),
-                float(t["bid"]),
-                float(t["ask"]),
-                float(t["last"]),
-                int(t["volume"]),
-                int(t["time_msc"]),
-                int(t["flags"]),
-                float(t["volume_real"]),
-            )
-        )
+        return tick_struct(self.market.tick(name))
 
     def symbol_info(self, name: str, selected: bool, currency: str = "USD") -> SymbolInfo:
         """Live SymbolInfo; tick values are given in ``currency`` (the logged-in account's)."""
@@ -120,64 +108,7 @@ class Broker:
         tick, stats = self.tick_info(name), self.market.day_stats(name)
         rate = self.pricing.rate(spec.currency_profit, currency) or 0.0
         tick_value = spec.tick_size * spec.trade_contract_size * rate
-        spread = round((tick.ask - tick.bid) / spec.point) if tick.bid else spec.spread
-        return SymbolInfo(
-            chart_mode=spec.chart_mode,
-            select=selected,
-            visible=spec.visible and selected,
-            session_deals=0,
-            volume=int(stats["volume"]),
-            time=tick.time,
-            digits=spec.digits,
-            spread=spread,
-            spread_float=True,
-            ticks_bookdepth=10,
-            trade_calc_mode=spec.trade_calc_mode,
-            trade_mode=spec.trade_mode,
-            trade_stops_level=spec.trade_stops_level,
-            trade_freeze_level=spec.trade_freeze_level,
-            trade_exemode=spec.trade_exemode,
-            swap_mode=c.SYMBOL_SWAP_MODE_POINTS,
-            swap_rollover3days=3,
-            expiration_mode=spec.expiration_mode,
-            filling_mode=spec.filling_mode,
-            order_mode=spec.order_mode,
-            bid=tick.bid,
-            bidhigh=stats["bidhigh"],
-            bidlow=stats["bidlow"],
-            ask=tick.ask,
-            askhigh=stats["askhigh"],
-            asklow=stats["asklow"],
-            last=tick.last,
-            lasthigh=stats["lasthigh"],
-            lastlow=stats["lastlow"],
-            point=spec.point,
-            trade_tick_value=tick_value,
-            trade_tick_value_profit=tick_value,
-            trade_tick_value_loss=tick_value,
-            trade_tick_size=spec.tick_size,
-            trade_contract_size=spec.trade_contract_size,
-            volume_min=spec.volume_min,
-            volume_max=spec.volume_max,
-            volume_step=spec.volume_step,
-            volume_limit=spec.volume_limit,
-            swap_long=spec.swap_long,
-            swap_short=spec.swap_short,
-            margin_initial=spec.margin_initial,
-            session_open=stats["session_open"],
-            session_close=stats["session_close"],
-            margin_hedged=spec.margin_hedged,
-            price_change=stats["price_change"],
-            category=spec.category,
-            currency_base=spec.currency_base,
-            currency_profit=spec.currency_profit,
-            currency_margin=spec.currency_margin,
-            bank=self.server.company,
-            description=spec.description,
-            exchange=spec.exchange,
-            name=spec.name,
-            path=spec.path,
-        )
+        return symbol_info_struct(spec, tick, stats, tick_value, selected, self.server.company)
 
     def account_info(self, login: int, investor: bool) -> AccountInfo:
         with self._lock:
@@ -217,7 +148,7 @@ class Broker:
         with self._lock:
             self.process()
             state = self._accounts[login]
-            rows = _select(list(state.positions.values()), symbol, group, ticket)
+            rows = select_live(list(state.positions.values()), symbol, group, ticket)
             digits = state.spec.currency_digits
             return tuple(
                 p.struct(
@@ -237,7 +168,7 @@ class Broker:
     ) -> tuple[TradeOrder, ...]:
         with self._lock:
             self.process()
-            rows = _select(list(self._accounts[login].orders.values()), symbol, group, ticket)
+            rows = select_live(list(self._accounts[login].orders.values()), symbol, group, ticket)
             return tuple(o.struct(self._order_price(o)) for o in rows)
 
     def history_orders(
@@ -252,7 +183,7 @@ class Broker:
     ) -> tuple[TradeOrder, ...]:
         with self._lock:
             self.process()
-            rows = _history(
+            rows = select_history(
                 self._accounts[login].history_orders,
                 lambda o: (o.ticket, o.position_id, o.time_done_ms, o.symbol),
                 date_from, date_to, group, ticket, position,
@@ -271,7 +202,7 @@ class Broker:
     ) -> tuple[TradeDeal, ...]:
         with self._lock:
             self.process()
-            rows = _history(  # ticket= is the ORDER ticket of the deals, as in MT5
+            rows = select_history(  # ticket= is the ORDER ticket of the deals, as in MT5
                 self._accounts[login].deals,
                 lambda d: (d.order, d.position_id, d.time_ms, d.symbol),
                 date_from, date_to, group, ticket, position,
@@ -444,48 +375,3 @@ class Broker:
         old_margin = self.pricing.account_margin(before)
         money = self.pricing.figures(after)
         return money["margin"] <= old_margin + 1e-9 or money["margin_free"] >= 0
-
-
-def _select(
-    rows: list[Any], symbol: str | None, group: str | None, ticket: int | None
-) -> list[Any]:
-    """orders_get/positions_get precedence: ticket, then symbol, then group."""
-    if ticket is not None:
-        return [r for r in rows if r.ticket == ticket]
-    if symbol is not None:
-        return [r for r in rows if r.symbol == symbol]
-    if group is not None:
-        return [r for r in rows if match_group(r.symbol, group)]
-    return rows
-
-
-def _in_range(time_ms: int, date_from: int | None, date_to: int | None) -> bool:
-    seconds = time_ms // 1000
-    return (date_from is None or seconds >= date_from) and (date_to is None or seconds <= date_to)
-
-
-Row = TypeVar("Row")
-
-
-def _history(
-    rows: list[Row],
-    keys: Callable[[Row], tuple[int, int, int, str]],
-    date_from: int | None,
-    date_to: int | None,
-    group: str | None,
-    ticket: int | None,
-    position: int | None,
-) -> list[Row]:
-    """History rows by ticket, else by position, else by time range and group.
-
-    ``keys`` gives a row's (ticket filtered on, position id, time in ms, symbol)."""
-    if ticket is not None:
-        return [r for r in rows if keys(r)[0] == ticket]
-    if position is not None:
-        return [r for r in rows if keys(r)[1] == position]
-    return [
-        r
-        for r in rows
-        if _in_range(keys(r)[2], date_from, date_to)
-        and (not group or match_group(keys(r)[3], group))
-    ]

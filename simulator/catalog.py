@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from simulator import constants as c
-from simulator import flags as f
+from simulator import demo_catalog
 from simulator.specs import ALWAYS_OPEN, FOREX_WEEK, AccountSpec, ServerSpec, SymbolSpec
 
 DEMO_SEED = 5
@@ -20,211 +20,32 @@ DEMO_SERVER = "Sim-Demo"
 LIVE_SERVER = "Sim-Live"
 COMPANY = "Simulated Broker Ltd."
 
-FOK_IOC = f.SYMBOL_FILLING_FOK | f.SYMBOL_FILLING_IOC
-ALL_EXPIRATIONS = 15
-NO_CLOSE_BY = 127 & ~f.SYMBOL_ORDER_CLOSEBY
-
-# Index CFD: Monday-Friday 01:00-23:00 server time. Exchange: Monday-Friday 10:00-18:45.
-INDEX_WEEK = (((60, 1380),),) * 5 + ((), ())
-EXCHANGE_WEEK = (((600, 1125),),) * 5 + ((), ())
+LIVE_SYMBOLS = demo_catalog.LIVE_SYMBOLS
 
 
-def _forex(name: str, base: float, digits: int = 5, **kw: object) -> SymbolSpec:
-    fields: dict[str, object] = {
-        "name": name,
-        "path": f"Forex\\{name}",
-        "description": f"{name[:3]} vs {name[3:]}",
-        "currency_base": name[:3],
-        "currency_profit": name[3:],
-        "currency_margin": name[:3],
-        "digits": digits,
-        "base_price": base,
-        "volatility": 0.08,
-        "spread": 12,
-        "ticks_per_minute": 20.0,
-        "trade_calc_mode": c.SYMBOL_CALC_MODE_FOREX,
-        "trade_mode": c.SYMBOL_TRADE_MODE_FULL,
-        "trade_exemode": c.SYMBOL_TRADE_EXECUTION_MARKET,
-        "filling_mode": FOK_IOC,
-        "margin_hedged": 50_000.0,
-        "category": "Forex",
-        "swap_long": -6.5,
-        "swap_short": 1.2,
-    }
-    fields.update(kw)
-    return SymbolSpec(**fields)  # type: ignore[arg-type]
+def build_symbol(kind: str, name: str, base_price: float, **fields: object) -> SymbolSpec:
+    """A symbol of ``kind`` (a template of demo_catalog.KINDS) with ``fields`` overriding it."""
+    values = dict(demo_catalog.KINDS[kind])
+    folder, pair = values.pop("folder"), values.pop("pair", False)
+    if pair:
+        base, profit = name[:3], name[3:6]
+        values = {
+            "currency_base": base,
+            "currency_profit": profit,
+            "currency_margin": base,
+        } | values
+        values.setdefault("description", f"{base} vs {profit}")
+    values.update(name=name, path=f"{folder}\\{name}", base_price=base_price)
+    values.update(fields)
+    return SymbolSpec(**values)  # type: ignore[arg-type]
 
 
 def demo_symbols() -> tuple[SymbolSpec, ...]:
-    """The Sim-Demo symbol list (Sim-Live offers a subset)."""
-    return (
-        _forex("EURUSD", 1.1210),
-        _forex("GBPUSD", 1.3150, trade_stops_level=10, trade_freeze_level=5),
-        _forex("USDJPY", 108.70, digits=3, volatility=0.07),
-        _forex(
-            "AUDUSD",
-            0.7010,
-            filling_mode=f.SYMBOL_FILLING_FOK,
-            volume_min=0.1,
-            volume_step=0.1,
-            volume_max=50.0,
-        ),
-        _forex("USDCHF", 0.9690, filling_mode=f.SYMBOL_FILLING_IOC, expiration_mode=3),
-        _forex("EURGBP", 0.8490, volume_limit=5.0, expiration_mode=7),
-        _forex("EURCHF", 1.0850, trade_mode=c.SYMBOL_TRADE_MODE_CLOSEONLY),
-        _forex("USDTRY", 5.9500, trade_mode=c.SYMBOL_TRADE_MODE_DISABLED, spread=300),
-        SymbolSpec(
-            name="XAUUSD",
-            path="Metals\\XAUUSD",
-            description="Gold vs US Dollar",
-            currency_base="XAU",
-            currency_profit="USD",
-            currency_margin="USD",
-            digits=2,
-            base_price=1520.0,
-            volatility=0.15,
-            spread=30,
-            ticks_per_minute=20.0,
-            trade_calc_mode=c.SYMBOL_CALC_MODE_CFDLEVERAGE,
-            trade_mode=c.SYMBOL_TRADE_MODE_FULL,
-            trade_exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT,
-            filling_mode=f.SYMBOL_FILLING_FOK,
-            expiration_mode=7,
-            trade_contract_size=100.0,
-            volume_max=20.0,
-            trade_stops_level=50,
-            trade_freeze_level=20,
-            margin_hedged=50.0,
-            category="Metals",
-        ),
-        SymbolSpec(
-            name="XAGUSD",
-            path="Metals\\XAGUSD",
-            description="Silver vs US Dollar (long only)",
-            currency_base="XAG",
-            currency_profit="USD",
-            currency_margin="USD",
-            digits=3,
-            base_price=17.90,
-            volatility=0.2,
-            spread=25,
-            ticks_per_minute=20.0,
-            trade_calc_mode=c.SYMBOL_CALC_MODE_CFDLEVERAGE,
-            trade_mode=c.SYMBOL_TRADE_MODE_LONGONLY,
-            trade_exemode=c.SYMBOL_TRADE_EXECUTION_MARKET,
-            filling_mode=FOK_IOC,
-            trade_contract_size=5000.0,
-            volume_max=10.0,
-            category="Metals",
-        ),
-        SymbolSpec(
-            name="US500",
-            path="Indices\\US500",
-            description="US 500 Index CFD",
-            currency_base="USD",
-            currency_profit="USD",
-            currency_margin="USD",
-            digits=1,
-            base_price=3230.0,
-            volatility=0.18,
-            spread=5,
-            ticks_per_minute=20.0,
-            trade_calc_mode=c.SYMBOL_CALC_MODE_CFD,
-            trade_mode=c.SYMBOL_TRADE_MODE_FULL,
-            trade_exemode=c.SYMBOL_TRADE_EXECUTION_REQUEST,
-            filling_mode=f.SYMBOL_FILLING_FOK,
-            expiration_mode=3,
-            trade_contract_size=1.0,
-            volume_min=0.1,
-            volume_step=0.1,
-            volume_max=50.0,
-            trade_stops_level=20,
-            category="Indices",
-            quote_sessions=INDEX_WEEK,
-            trade_sessions=INDEX_WEEK,
-        ),
-        SymbolSpec(
-            name="BTCUSD",
-            path="Crypto\\BTCUSD",
-            description="Bitcoin vs US Dollar",
-            currency_base="BTC",
-            currency_profit="USD",
-            currency_margin="USD",
-            digits=2,
-            base_price=7200.0,
-            volatility=0.7,
-            spread=2500,
-            ticks_per_minute=20.0,
-            trade_calc_mode=c.SYMBOL_CALC_MODE_CFDLEVERAGE,
-            trade_mode=c.SYMBOL_TRADE_MODE_FULL,
-            trade_exemode=c.SYMBOL_TRADE_EXECUTION_MARKET,
-            filling_mode=FOK_IOC,
-            trade_contract_size=1.0,
-            volume_max=5.0,
-            category="Crypto",
-            quote_sessions=ALWAYS_OPEN,
-            trade_sessions=ALWAYS_OPEN,
-        ),
-        SymbolSpec(
-            name="SIMX",
-            path="Stocks\\SIMX",
-            description="Simulated Exchange Share X",
-            currency_base="USD",
-            currency_profit="USD",
-            currency_margin="USD",
-            digits=2,
-            base_price=52.40,
-            volatility=0.3,
-            spread=2,
-            ticks_per_minute=20.0,
-            trade_calc_mode=c.SYMBOL_CALC_MODE_EXCH_STOCKS,
-            trade_mode=c.SYMBOL_TRADE_MODE_FULL,
-            trade_exemode=c.SYMBOL_TRADE_EXECUTION_EXCHANGE,
-            filling_mode=0,
-            order_mode=NO_CLOSE_BY,
-            trade_contract_size=1.0,
-            volume_min=1.0,
-            volume_step=1.0,
-            volume_max=10_000.0,
-            chart_mode=c.SYMBOL_CHART_MODE_LAST,
-            exchange="SIMEX",
-            category="Stocks",
-            quote_sessions=EXCHANGE_WEEK,
-            trade_sessions=EXCHANGE_WEEK,
-        ),
-        SymbolSpec(
-            name="SIMF",
-            path="Futures\\SIMF",
-            description="Simulated Index Future",
-            currency_base="USD",
-            currency_profit="USD",
-            currency_margin="USD",
-            digits=0,
-            base_price=12500.0,
-            volatility=0.2,
-            spread=1,
-            ticks_per_minute=20.0,
-            trade_calc_mode=c.SYMBOL_CALC_MODE_EXCH_FUTURES,
-            trade_mode=c.SYMBOL_TRADE_MODE_FULL,
-            trade_exemode=c.SYMBOL_TRADE_EXECUTION_EXCHANGE,
-            filling_mode=FOK_IOC | f.SYMBOL_FILLING_BOC,
-            order_mode=NO_CLOSE_BY,
-            trade_contract_size=1.0,
-            trade_tick_size=5.0,
-            volume_min=1.0,
-            volume_step=1.0,
-            volume_max=500.0,
-            margin_initial=1500.0,
-            chart_mode=c.SYMBOL_CHART_MODE_LAST,
-            exchange="SIMEX",
-            category="Futures",
-            quote_sessions=EXCHANGE_WEEK,
-            trade_sessions=EXCHANGE_WEEK,
-        ),
+    """The Sim-Demo symbol list (Sim-Live offers a subset), built from demo_catalog.SYMBOLS."""
+    return tuple(
+        build_symbol(kind, name, price, **fields)
+        for kind, name, price, fields in demo_catalog.SYMBOLS
     )
-
-
-LIVE_SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US500", "BTCUSD")
 
 
 def _account(
@@ -291,7 +112,8 @@ def demo_servers() -> list[ServerSpec]:
 def synthetic_symbols(count: int) -> list[SymbolSpec]:
     """``count`` cheap forex-like symbols ``SYN00001``... quoted in USD (margin in USD)."""
     return [
-        _forex(
+        build_symbol(
+            "forex",
             f"SYN{i:05d}",
             round(0.5 + (i % 997) / 500.0, 5),
             path=f"Synthetic\\SYN{i:05d}",

@@ -1,15 +1,17 @@
 """Test and benchmark controls of a simulated terminal and its World.
 
 They are not part of the MetaTrader5 API: the terminal server exposes them separately
-(``exposed_control``) when it runs the simulator. Plain arguments, plain exceptions.
+(``exposed_control``) when it runs the simulator. Plain arguments, plain exceptions. The
+controls get the World and the terminal's :class:`~simulator.terminal_state.TerminalState`,
+nothing else, so they do not depend on the terminal class.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulator.terminal import SimulatedTerminal
+from simulator.terminal_state import Faults, TerminalState
+from simulator.world import World
 
 
 class TerminalControls:
@@ -18,9 +20,9 @@ class TerminalControls:
     Times are true-UTC epoch milliseconds (the clock); prices are in the symbol's units.
     """
 
-    def __init__(self, terminal: SimulatedTerminal) -> None:
-        self._terminal = terminal
-        self._world = terminal._world
+    def __init__(self, world: World, state: TerminalState) -> None:
+        self._world = world
+        self._state = state
 
     def set_time(self, ms: int) -> None:
         self._world.clock.set(int(ms))
@@ -40,7 +42,7 @@ class TerminalControls:
         """Insert a tick at now on ``server`` ("" = the logged-in one); returns the Tick."""
         with self._world.lock:
             if not server:
-                session = self._terminal._session
+                session = self._state.session
                 if session is None:
                     raise ValueError("no account is logged in; name the server")
                 server = session.server
@@ -57,33 +59,32 @@ class TerminalControls:
 
     def hang_calls(self, seconds: float) -> None:
         """Every following API call sleeps ``seconds`` first, until hang_calls(0)."""
-        self._terminal._hang_s = _seconds(seconds)
+        self._state.faults.hang_s = _seconds(seconds)
 
     def fail_next_order_send(self, retcode: int) -> None:
         """The next order_send answers ``retcode`` (standard comment) and executes nothing."""
-        self._terminal._fail_next = int(retcode)
+        self._state.faults.fail_next = int(retcode)
 
     def timeout_after_execute(self, seconds: float) -> None:
         """The next order_send executes, then sleeps ``seconds`` before answering."""
-        self._terminal._after_execute_s = _seconds(seconds)
+        self._state.faults.after_execute_s = _seconds(seconds)
 
     def set_broker_connected(self, connected: bool) -> None:
-        self._terminal._broker_connected = bool(connected)
+        self._state.faults.broker_connected = bool(connected)
 
     def set_algo_trading(self, enabled: bool) -> None:
-        self._terminal._algo_trading = bool(enabled)
+        self._state.faults.algo_trading = bool(enabled)
 
     def set_tradeapi_disabled(self, disabled: bool) -> None:
-        self._terminal._tradeapi_disabled = bool(disabled)
+        self._state.faults.tradeapi_disabled = bool(disabled)
 
     def reset(self) -> None:
         """Rebuild the World's brokers (same seed) and clear this terminal's flags and
         Market Watch. The logged-in account stays logged in."""
         with self._world.lock:
             self._world.reset()
-            self._terminal._clear_flags()
-            self._terminal._selected.clear()
-            self._terminal._books.clear()
+            self._state.faults = Faults()
+            self._state.clear_views()
 
 
 def _seconds(value: float) -> float:

@@ -7,6 +7,7 @@ layer owns (mt5-api-facts.md §1, §2.1, §6.8, §6.10, §6.11) against a real W
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -330,7 +331,7 @@ def test_login_delay_sleeps_outside_and_times_out(mt5, term, world, monkeypatch)
         sleeps.append(seconds)
         lock_free.append(lock_is_free(world.lock))
 
-    monkeypatch.setattr(terminal_module.time, "sleep", fake_sleep)
+    monkeypatch.setattr(time, "sleep", fake_sleep)
     mt5.initialize()  # nothing sleeps without a delay
     assert sleeps == []
     term.controls.set_login_delay(2.5)
@@ -795,7 +796,7 @@ def test_hang_and_timeout_after_execute(mt5, term, world, monkeypatch):
         events.append((seconds, len(positions)))
         assert lock_is_free(world.lock)
 
-    monkeypatch.setattr(terminal_module.time, "sleep", fake_sleep)
+    monkeypatch.setattr(time, "sleep", fake_sleep)
     term.controls.timeout_after_execute(30)
     assert buy(mt5).retcode == 10009
     assert events == [(30.0, 1)]  # the order existed before the call hung
