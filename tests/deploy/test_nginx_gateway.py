@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from deploy_support import REPO, free_port, running
 from nginx_support import Site
+from prometheus_client.parser import text_string_to_metric_families
+from test_monitoring import EXTERNAL_METRICS, used_metrics
 from test_nginx import site  # noqa: F401 - the site fixture, here in front of the gateway
 
 
@@ -78,3 +80,25 @@ def test_ten_thousand_bars_travel_gzipped(site: Site, gateway_env: dict[str, str
         assert len(json.loads(raw)["data"]) == 10_000
         print(f"10,000 H1 bars: {len(raw):,} bytes of JSON, {len(wire):,} on the wire (gzip)")
         assert len(wire) * 4 < len(raw)
+
+
+def exported_names(exposition: str) -> set[str]:
+    """Every series name a Prometheus scrape of this exposition can produce."""
+    suffixes = {"counter": ["_total", "_created"], "histogram": ["_bucket", "_sum", "_count"]}
+    names = set()
+    for family in text_string_to_metric_families(exposition):
+        names.add(family.name)
+        names.update(family.name + s for s in suffixes.get(family.type, []))
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+def test_alert_rules_name_only_metrics_the_gateway_exports(site: Site) -> None:  # noqa: F811
+    with site.client(source="127.0.0.1") as local:
+        local.get("/api/v1/account/info")  # a 401 among the counted requests
+        r = local.get("/metrics")
+    assert r.status_code == 200
+    exported = exported_names(r.text)
+    assert {"gateway_pool_healthy_terminals", "gateway_requests_total"} <= exported
+    unknown = used_metrics() - exported - EXTERNAL_METRICS
+    assert not unknown, f"alerts.yml names metrics the gateway does not export: {unknown}"
