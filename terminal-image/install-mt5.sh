@@ -13,7 +13,8 @@
 #
 # Settings: MT5_SETUP_URL, MT5_SETUP_SHA256 (optional: MetaQuotes replaces the file behind the
 # URL, so a pin goes stale), MT5_INSTALL_TIMEOUT_S (600), MT5_INSTALL_ATTEMPTS (3),
-# MT5_INSTALL_POLL_S (2), MT5_DOWNLOAD_TIMEOUT_S (300).
+# MT5_INSTALL_POLL_S (2), MT5_INSTALL_BACKOFF_S (10, between attempts),
+# MT5_DOWNLOAD_TIMEOUT_S (300).
 set -uo pipefail
 export MT5GW_TAG=install-mt5
 # shellcheck source=mt5gw-lib.sh
@@ -35,6 +36,7 @@ installed() {
 download() {
     local target="$1"
     say "downloading the MetaTrader 5 installer"
+    mkdir -p "$(dirname "$target")"
     if ! curl -fsSL --max-time "${MT5_DOWNLOAD_TIMEOUT_S:-300}" --retry 2 -o "$target.part" \
             "$setup_url"; then
         say "download of the installer failed ($setup_url)"
@@ -90,7 +92,7 @@ main() {
                 exit 0
             fi
         fi
-        sleep "$(( i * poll_s ))"
+        [ "$i" -ge "$attempts" ] || sleep "${MT5_INSTALL_BACKOFF_S:-10}"
     done
     rm -f "$setup"
     say "MetaTrader 5 is not installed after $attempts attempts; see $MT5GW_LOGS/install-mt5.log"

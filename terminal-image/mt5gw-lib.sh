@@ -37,16 +37,30 @@ now() {
     printf '%(%s)T' -1
 }
 
-# True while a MetaTrader 5 terminal of this user runs (the installer starts one when it
+# Pids of this user's processes in this Wine prefix (WINEPREFIX in their environment) whose
+# command line matches the pattern.
+prefix_pids() {
+    local pid
+    for pid in $(pgrep -u "$(id -u)" -f "$1"); do
+        if tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "WINEPREFIX=$WINEPREFIX"
+        then
+            echo "$pid"
+        fi
+    done
+}
+
+# True while a MetaTrader 5 terminal runs in this prefix (the installer starts one when it
 # finishes, and the terminal restarts itself after a live update).
 terminal_running() {
-    pgrep -u "$(id -u)" -f 'terminal64\.exe' >/dev/null 2>&1
+    [ -n "$(prefix_pids 'terminal64\.exe')" ]
 }
 
 # Kill everything running in this Wine prefix, bounded: `wineserver -k` can itself stall
 # when a process is wedged, so it gets a deadline and the leftovers get SIGKILL.
 kill_prefix() {
+    local pids
     timeout "${MT5GW_KILL_TIMEOUT_S:-20}" wineserver -k >/dev/null 2>&1 || true
-    pkill -KILL -u "$(id -u)" -f 'terminal64\.exe|mt5setup\.exe|metaeditor64\.exe' \
-        >/dev/null 2>&1 || true
+    pids=$(prefix_pids 'terminal64\.exe|mt5setup\.exe|metaeditor64\.exe')
+    # shellcheck disable=SC2086  # one pid per word
+    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
 }

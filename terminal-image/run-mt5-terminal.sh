@@ -15,10 +15,10 @@ mt5gw_drop_root "$0" "$@"
 poll_s="${MT5GW_POLL_S:-2}"
 
 wait_for_display() {
+    [ -n "${DISPLAY:-}" ] || return 0
     local socket="/tmp/.X11-unix/X${DISPLAY#:}" deadline
     deadline=$(( $(now) + ${MT5GW_DISPLAY_WAIT_S:-120} ))
-    [ -n "${DISPLAY:-}" ] || return 0
-    until [ -S "$socket" ] || [ -n "${MT5GW_NO_DISPLAY_WAIT:-}" ]; do
+    until [ -S "$socket" ]; do
         if [ "$(now)" -ge "$deadline" ]; then
             say "no X display $DISPLAY yet"
             return 1
