@@ -70,9 +70,7 @@ def test_nothing_to_do_when_installed(windows: FakeWindows) -> None:
 
 
 def test_installer_with_the_wrong_checksum_never_runs(windows: FakeWindows) -> None:
-    result = windows.run(
-        "install-mt5.sh", MT5_SETUP_SHA256="0" * 64, MT5_INSTALL_ATTEMPTS="1"
-    )
+    result = windows.run("install-mt5.sh", MT5_SETUP_SHA256="0" * 64, MT5_INSTALL_ATTEMPTS="1")
     assert result.returncode == 1
     assert "does not match MT5_SETUP_SHA256" in result.stderr
     assert setup_runs(windows) == 0
@@ -101,7 +99,8 @@ def test_terminal_service_installs_then_runs_the_terminal_in_the_foreground(
     try:
         assert wait_until(lambda: terminal_launches(windows) == 1, proc)
         launch = [c for c in windows.calls() if c.split(" /", 1)[0].endswith("terminal64.exe")]
-        assert launch[0].endswith("/config:Z:" + str(windows.run_dir / "startup.ini").replace("/", "\\"))
+        ini = "Z:" + str(windows.run_dir / "startup.ini").replace("/", "\\")
+        assert launch[0].endswith("/config:" + ini)
         assert proc.poll() is None  # the terminal runs in the foreground of the service
     finally:
         proc.kill()
@@ -112,13 +111,19 @@ def test_terminal_service_does_not_start_a_second_terminal(windows: FakeWindows)
     """After a live update the terminal restarts itself detached; the service must wait for
     that one instead of starting another, and end when it ends (s6 then starts a fresh one)."""
     windows.install_terminal()
-    subprocess.run(["wine", str(windows.terminal_exe)], env={**windows.env,
-                   "FAKE_TERMINAL_MODE": "restart"}, check=True, timeout=30)
+    subprocess.run(
+        ["wine", str(windows.terminal_exe)],
+        env={**windows.env, "FAKE_TERMINAL_MODE": "restart"},
+        check=True,
+        timeout=30,
+    )
     assert wait_until(lambda: len(windows.windows_pids()) == 1)
     launches_before = terminal_launches(windows)
     proc = subprocess.Popen(
-        ["bash", str(IMAGE / "run-mt5-terminal.sh")], env=windows.env,
-        stderr=subprocess.PIPE, text=True,
+        ["bash", str(IMAGE / "run-mt5-terminal.sh")],
+        env=windows.env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert wait_until(lambda: b"already running" in _stderr_so_far(proc), proc)
