@@ -126,4 +126,6 @@ def test_runs_unprivileged_with_env_file_and_state_dir() -> None:
     }.items():
         assert d[key] == [value], key
     assert d["ReadWritePaths"] == ["/var/lib/mt5-gateway"]
+    # not /opt/mt5-gateway, where compose's root-only .env would be read by the gateway
+    assert d["WorkingDirectory"] == ["/var/lib/mt5-gateway"]
     assert d["CapabilityBoundingSet"] == [""]
