@@ -19,15 +19,22 @@ The rules, applied again and again until no idle terminal can take anything:
 4. **Linger.** When a terminal is released it stays reserved for its account for ``linger_s``
    (a few ms, much less than a switch), so a client that sends its next request right after the
    previous answer keeps its terminal instead of losing it to a switch.
+5. **Round-robin between users.** Wherever a rule above has several requests to choose from, it
+   takes the one of the user served least recently (a user never served comes first), and that
+   user's oldest request. So one user's flood of queued requests is interleaved with everyone
+   else's instead of being served ahead of them. (How many requests a user may have in the pool
+   at all is the pool's business: ``user_shares.py``.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.terminal.port import TerminalPort
+
+MAX_REMEMBERED_USERS = 1024  # past this, users with nothing queued lose their place in the turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,7 @@ class Request:
     server: str
     account: AccountKey | None = None
     fallback: AccountKey | None = None  # market data: the account to log in if nobody is on server
+    user: str | None = None  # who asked (round-robin between users); None: the gateway itself
     waiter: Any = field(default=None, repr=False)  # the pool's future; opaque here
 
     @property
@@ -97,6 +105,8 @@ class Scheduler:
         self.queue: list[Request] = []  # ascending seq: oldest first
         self.fairness_batch = fairness_batch
         self.linger_s = linger_s
+        self._turn = 0  # grants so far
+        self._last_turn: dict[str | None, int] = {}  # user -> the grant that last served them
 
     # -- questions --------------------------------------------------------------------------
 
@@ -128,18 +138,28 @@ class Scheduler:
         """How many queued requests ``slot`` could serve without switching."""
         return sum(1 for r in self.queue if self.fits(slot, r))
 
+    def next_in_turn(self, requests: Iterable[Request]) -> Request | None:
+        """Of ``requests`` (oldest first), the oldest one of the user served least recently."""
+        best: Request | None = None
+        best_turn = 0
+        for request in requests:
+            turn = self._last_turn.get(request.user, 0)
+            if best is None or turn < best_turn:
+                best, best_turn = request, turn
+        return best
+
     # -- decisions --------------------------------------------------------------------------
 
-    def choose(self, slot: Slot, now: float) -> Grant | None:
+    def choose(self, slot: Slot, now: float) -> tuple[Request, Grant] | None:
         """What the idle, healthy ``slot`` should do next, or None to stay idle."""
-        own = next((r for r in self.queue if self.fits(slot, r)), None)
+        own = self.next_in_turn(r for r in self.queue if self.fits(slot, r))
         if slot.linger_until > now:
-            return Grant(slot, None) if own else None
-        other = next(self.starving(slot), None)
+            return (own, Grant(slot, None)) if own else None
+        other = self.next_in_turn(self.starving(slot))
         if own is not None and (other is None or slot.run < self.fairness_batch):
-            return Grant(slot, None)
+            return own, Grant(slot, None)
         if other is not None:
-            return Grant(slot, other.target)
+            return other, Grant(slot, other.target)
         return None
 
     def assign(self, now: float) -> list[tuple[Request, Grant]]:
@@ -148,30 +168,27 @@ class Scheduler:
         while True:
             idle = [s for s in self.slots if s.healthy and not s.busy]
             idle.sort(key=lambda s: (s.holds is not None, s.last_used))
-            picked = None
-            for slot in idle:
-                grant = self.choose(slot, now)
-                if grant is not None:
-                    picked = grant
-                    break
+            picked = next(filter(None, (self.choose(slot, now) for slot in idle)), None)
             if picked is None:
                 return grants
-            grants.append((self._take(picked), picked))
+            self._take(*picked)
+            grants.append(picked)
 
-    def _take(self, grant: Grant) -> Request:
+    def _take(self, request: Request, grant: Grant) -> None:
         slot = grant.slot
-        if grant.switch_to is None:
-            request = next(r for r in self.queue if self.fits(slot, r))
-        else:
-            request = next(self.starving(slot))
+        if grant.switch_to is not None:
             slot.holds = grant.switch_to
             slot.run = 0
         self.queue.remove(request)
+        self._turn += 1
+        self._last_turn[request.user] = self._turn
+        if len(self._last_turn) > MAX_REMEMBERED_USERS:  # forget users with nothing queued
+            waiting = {r.user for r in self.queue}
+            self._last_turn = {u: t for u, t in self._last_turn.items() if u in waiting}
         others_starve = next(self.starving(slot), None) is not None
         slot.run = slot.run + 1 if others_starve else 0
         slot.busy = True
         slot.linger_until = 0.0
-        return request
 
     def release(self, slot: Slot, now: float) -> None:
         """A request is done with ``slot``: it lingers for its account unless its turn is over."""

@@ -197,3 +197,56 @@ def test_a_terminal_dedicated_to_one_server_never_switches_to_another() -> None:
     assert served(sched.assign(5.0)) == [(B, "demo-only", B)]
     sched.release(anywhere, 6.0)
     assert served(sched.assign(6.0)) == [(LIVE, "any", LIVE)]
+
+
+def queue_for(q: Queue, user: str, key: AccountKey, times: int = 1) -> None:
+    for _ in range(times):
+        q.seq += 1
+        q.sched.queue.append(Request(q.seq, key.server, account=key, user=user))
+
+
+def drain(sched: Scheduler, slot: Slot) -> list[str | None]:
+    """Release ``slot`` again and again; the users it served, in order."""
+    users: list[str | None] = []
+    for now in range(1, 100):
+        sched.release(slot, float(now))
+        grants = sched.assign(float(now))
+        if not grants:
+            return users
+        users += [r.user for r, _ in grants]
+    raise AssertionError("the queue never drained")
+
+
+def test_users_take_turns_instead_of_first_come_first_served() -> None:
+    sched, q = make("t1")
+    (t1,) = sched.slots
+    t1.holds, t1.busy = A, True
+    queue_for(q, "flood", A, 4)  # one user's backlog, queued first
+    queue_for(q, "other", A, 2)
+    assert drain(sched, t1) == ["flood", "other", "flood", "other", "flood", "flood"]
+
+
+def test_a_user_served_recently_waits_behind_one_not_served_yet() -> None:
+    sched, q = make("t1")
+    (t1,) = sched.slots
+    t1.holds = A
+    queue_for(q, "flood", A, 1)
+    assert [r.user for r, _ in sched.assign(1.0)] == ["flood"]
+    queue_for(q, "flood", A, 3)
+    queue_for(q, "late", A, 1)  # arrives behind three of flood's, is served before them
+    assert drain(sched, t1) == ["late", "flood", "flood", "flood"]
+
+
+def test_switches_also_go_round_robin_between_users() -> None:
+    sched, q = make("t1")
+    (t1,) = sched.slots
+    queue_for(q, "flood", B)
+    queue_for(q, "flood", C)
+    queue_for(q, "other", LIVE)
+    first = sched.assign(1.0)
+    assert served(first) == [(B, "t1", B)]
+    order = [(r.user, g.switch_to) for r, g in first]
+    for now in (2.0, 3.0):
+        sched.release(t1, now)
+        order += [(r.user, g.switch_to) for r, g in sched.assign(now)]
+    assert order == [("flood", B), ("other", LIVE), ("flood", C)]
