@@ -1,0 +1,86 @@
+"""One connected client's outgoing side: a bounded queue, conflation, and the sender task.
+
+Two kinds of messages wait to be sent:
+
+- *ordered* ones (account events, snapshots, replies, errors, closed bars) in a FIFO that holds at
+  most ``limit``; one more and the client is closed with 4008 (it resumes from its ``seq``), so
+  an account event is never dropped silently and a slow reader never holds others back;
+- *conflated* ones (quotes, the forming bar, account figures, status) under a key: a newer one
+  replaces the older one still waiting, so a slow reader gets the latest, not a backlog.
+
+The sender task writes ordered messages first, then the latest conflated ones. A write that
+does not finish within ``send_timeout_s`` (the peer stopped reading) also ends with 4008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from starlette.websockets import WebSocket
+
+log = logging.getLogger("gateway.stream")
+
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_OVERFLOW = 4008
+CLOSE_BAD_PROTOCOL = 4000
+CLOSE_TOO_MANY = 4029
+CLOSE_GOING_AWAY = 1001
+
+
+class Outbox:
+    def __init__(self, ws: WebSocket, *, limit: int, send_timeout_s: float) -> None:
+        self._ws = ws
+        self._limit = limit
+        self._send_timeout_s = send_timeout_s
+        self._ordered: deque[str] = deque()
+        self._latest: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self.closing: tuple[int, str] | None = None
+        self.closed = asyncio.Event()  # set when the connection must end (closing says why)
+        self.sent = 0
+
+    def push(self, text: str) -> None:
+        """Queue a message that must arrive (or the client is closed with 4008)."""
+        if self.closing is not None:
+            return
+        if len(self._ordered) >= self._limit:
+            self.close(CLOSE_OVERFLOW, "client too slow: resume from your last seq")
+            return
+        self._ordered.append(text)
+        self._wake.set()
+
+    def put(self, key: str, text: str) -> None:
+        """Queue a message that a newer one under the same ``key`` may replace."""
+        if self.closing is not None:
+            return
+        self._latest[key] = text
+        self._wake.set()
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closing is None:
+            self.closing = (code, reason)
+            self.closed.set()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._ordered) + len(self._latest)
+
+    async def run(self) -> None:
+        """The sender: runs until cancelled or until the client must be closed."""
+        while self.closing is None:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.closing is None and (self._ordered or self._latest):
+                if self._ordered:
+                    text = self._ordered.popleft()
+                else:
+                    key = next(iter(self._latest))
+                    text = self._latest.pop(key)
+                try:
+                    await asyncio.wait_for(self._ws.send_text(text), self._send_timeout_s)
+                except TimeoutError:
+                    self.close(CLOSE_OVERFLOW, "client not reading: resume from your last seq")
+                    return
+                self.sent += 1
