@@ -37,15 +37,23 @@ now() {
     printf '%(%s)T' -1
 }
 
-# Pids of this user's processes in this Wine prefix (WINEPREFIX in their environment) whose
-# command line matches the pattern.
+# Pids of this user's processes in this Wine prefix (WINEPREFIX in their environment) that
+# RUN one of the programs named by the pattern: the program is the command (Windows processes
+# show their own path as argv[0]) or what `wine` was asked to start, never a mere argument
+# (the terminal server gets terminal64.exe as --mt5-path and must not count as a terminal).
 prefix_pids() {
-    local pid
+    local pid arg i args
     for pid in $(pgrep -u "$(id -u)" -f "$1"); do
-        if tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "WINEPREFIX=$WINEPREFIX"
-        then
-            echo "$pid"
-        fi
+        tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "WINEPREFIX=$WINEPREFIX" \
+            || continue
+        mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || continue
+        for (( i = 0; i < 3 && i < ${#args[@]}; i++ )); do
+            arg="${args[i]##*[\\/]}"
+            if [[ "$arg" =~ ^($1)$ ]]; then
+                echo "$pid"
+                break
+            fi
+        done
     done
 }
 
