@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 run: $(VENV)/.installed  ## start the gateway with the embedded simulator, SQLite and dev secrets
-	mkdir -p data
-	$(VENV)/bin/uvicorn --factory gateway.main:create_app --host $(HOST) --port $(PORT) --workers 1
+	install -d -m 700 data  # private to you: the store and the dev secrets live here
+	LOG_FORMAT=$${LOG_FORMAT:-text} $(VENV)/bin/uvicorn --factory gateway.main:create_app \
+		--host $(HOST) --port $(PORT) --workers 1
 
 token: $(VENV)/.installed  ## print a dev access token for the curl examples
 	@$(PY) scripts/dev_token.py

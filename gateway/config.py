@@ -81,12 +81,17 @@ def _is_placeholder(secret: str) -> bool:
 class Settings(BaseSettings):
     """Every setting of the gateway (README has the table)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # Validation errors never quote input: a refused production start would otherwise print
+    # pieces of DEFAULT_ACCOUNT_PASSWORD, MT5_ENCRYPTION_KEYS or SUPABASE_JWT_SECRET.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"  # `make run` sets text
 
     supabase_url: str | None = None
     supabase_jwt_issuer: str | None = None
@@ -124,6 +129,11 @@ class Settings(BaseSettings):
     default_account_password: SecretStr = SecretStr("demo-10001")
     default_account_server: str = "Sim-Demo"
     server_utc_offsets: str = ""
+
+    login_throttle_free_attempts: int = Field(default=5, ge=1, le=1000)
+    login_throttle_base_s: float = Field(default=30.0, gt=0)
+    login_throttle_max_s: float = Field(default=900.0, gt=0)
+    login_throttle_window_s: float = Field(default=86_400.0, gt=0)
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dev_secrets_file: Path = Path("./data/dev-secrets.json")

@@ -8,6 +8,10 @@ Transactions belong to the caller, never to repositories: a request dependency o
 background task wraps its work in :func:`session_scope`, which commits on success and rolls
 back on error; repository functions only ``flush()``.
 
+A SQLite store is private to the user running the gateway: a folder it creates is mode 0700, the
+database file is created 0600 (and tightened to it when found looser), and SQLite gives its
+``-wal``/``-shm`` files the database file's mode.
+
 SQLite is configured on every new connection (WAL, foreign keys on, a busy timeout). The
 driver's default transaction handling is kept on purpose: a transaction starts at the first
 write, so reads before it behave like PostgreSQL's READ COMMITTED and a writer waits for the
@@ -17,6 +21,8 @@ lock (busy timeout) instead of failing on a stale read snapshot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -83,16 +89,32 @@ def make_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
             "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
         }
     if u.get_backend_name() == "sqlite":
-        _ensure_sqlite_dir(u)
+        _ensure_sqlite_files(u)
     engine = create_async_engine(u, **kwargs)
     if u.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
 
 
-def _ensure_sqlite_dir(u: URL) -> None:
-    if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if missing; a folder created here is 0700. An existing
+    folder is left alone: it may be shared on purpose (``/tmp``, a mounted volume)."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+
+
+def _ensure_sqlite_files(u: URL) -> None:
+    if not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+        return
+    path = Path(u.database)
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))  # empty file: a new database
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(PRIVATE_FILE)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

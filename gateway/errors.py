@@ -14,7 +14,16 @@
      ├── NoAccount                404 NO_ACCOUNT         (the caller has no account at all)
      ├── AccountError             400 ACCOUNT_ERROR      (+ MT5_AUTH_FAILED, UNKNOWN_SERVER, ...)
      ├── AccountExists            409 ACCOUNT_EXISTS     (the same login added concurrently)
+     ├── Forbidden                403 FORBIDDEN          (e.g. an admin endpoint, not an admin)
+     ├── LoginThrottled           429 LOGIN_THROTTLED    (+ Retry-After; too many bad logins)
+     ├── DatabaseUnavailable      503 DATABASE_UNAVAILABLE (+ Retry-After; store unreachable)
      └── PoolBusyError            503 POOL_BUSY          (+ Retry-After; the pool's PoolBusy)
+
+Anything else that escapes an endpoint (a bug, a database error) is caught by
+:class:`UnhandledErrors`: it logs the error's type, the route template and the request id, never
+the exception text (a database error's text holds SQL parameters: user ids, ciphertext), and
+answers 500 ``INTERNAL``/``DATABASE_ERROR`` or 503 ``DATABASE_UNAVAILABLE``. The exception stops
+there, so uvicorn never prints its traceback.
 
 Terminal port errors (``gateway.terminal.errors``) are mapped here too, so services only catch
 what they can give a better meaning (e.g. symbol_info failing → SymbolNotFound). Every body is
@@ -30,8 +39,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError as DbInterfaceError
+from sqlalchemy.exc import OperationalError as DbOperationalError
+from sqlalchemy.exc import TimeoutError as DbPoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logs import route_template
 from gateway.terminal.errors import MT5Error, TerminalError, TerminalTimeout, TerminalUnreachable
 from gateway.terminal.pool import NoTerminalForServer, PoolBusy, PoolError
 
@@ -181,6 +196,30 @@ class AccountExists(AccountError):
     status, code = 409, "ACCOUNT_EXISTS"
 
 
+class Forbidden(GatewayError):
+    status, code = 403, "FORBIDDEN"
+
+
+class LoginThrottled(GatewayError):
+    """Too many failed credential attempts by this caller or on this login (``Retry-After``)."""
+
+    status, code = 429, "LOGIN_THROTTLED"
+
+    def __init__(self, retry_after_s: int, **kw: Any) -> None:
+        super().__init__(
+            f"Too many failed login attempts; try again in {retry_after_s} s",
+            headers={"Retry-After": str(retry_after_s)},
+            **kw,
+        )
+
+
+class DatabaseUnavailable(GatewayError):
+    status, code = 503, "DATABASE_UNAVAILABLE"
+
+    def __init__(self, message: str = "The gateway's database is unavailable", **kw: Any) -> None:
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_S)}, **kw)
+
+
 class PoolBusyError(GatewayError):
     status, code = 503, "POOL_BUSY"
 
@@ -259,19 +298,75 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Only the type and route are logged: exception text may carry request data.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return JSONResponse({"detail": "Internal error", "code": "INTERNAL"}, status_code=500)
+_DB_DOWN = (DbOperationalError, DbInterfaceError, DisconnectionError, DbPoolTimeout, OSError)
+
+
+def unexpected(exc: Exception) -> GatewayError:
+    """What to answer for an exception no handler took."""
+    if isinstance(exc, _DB_DOWN) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return DatabaseUnavailable()
+    if isinstance(exc, SQLAlchemyError):
+        return GatewayError("Database error", code="DATABASE_ERROR")
+    return GatewayError("Internal error")
+
+
+def _describe(exc: Exception) -> dict[str, str]:
+    """Type names only: the exception's text may quote SQL parameters or request data."""
+    out = {"error_type": type(exc).__name__}
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        out["db_error"] = type(orig).__name__
+    return out
+
+
+class UnhandledErrors:
+    """Catches what no exception handler took (plain ASGI, inside the request log).
+
+    Starlette's own last-resort handler re-raises after answering, so uvicorn logs the
+    traceback with the exception's text; this one answers and stops."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept", "websocket.close"):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except Exception as exc:
+            error = unexpected(exc)
+            route = route_template(scope)
+            log.error(
+                "unhandled %s on %s %s",
+                type(exc).__name__,
+                scope.get("method", "WEBSOCKET"),
+                route,
+                extra={**_describe(exc), "route": route, "code": error.code},
+            )
+            if started:
+                return
+            if scope["type"] == "http":
+                await _respond(error)(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1011})
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers of known errors; :class:`UnhandledErrors` is added by ``create_app``."""
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(TerminalError, _terminal_error)
     app.add_exception_handler(PoolError, _terminal_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -7,11 +7,16 @@ and builds the terminal pool. With ``TERMINALS=sim`` (the default) it starts a s
 terminal server with ``SIM_TERMINALS`` terminals as a child process; otherwise it talks to the
 configured terminal servers, which connect lazily and reconnect on their own. When a
 single-tenant account is configured and usable, one terminal logs into it at startup.
+
+Around every request, outermost first: the request log (``gateway.logs``: request id, one JSON
+access line), CORS, the last-resort error handler (``gateway.errors.UnhandledErrors``), metrics.
+Settings that fail validation stop the process with one log line that quotes no input.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypedDict
@@ -19,6 +24,7 @@ from typing import TypedDict
 import httpx
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.accounts.cache import AccountCache, install_forgetting
@@ -26,16 +32,20 @@ from gateway.accounts.context import ResolvedAccount
 from gateway.accounts.router import router as accounts_router
 from gateway.accounts.router import servers_router
 from gateway.audit.router import router as audit_router
+from gateway.auth.admin import router as admin_router
 from gateway.auth.devkeys import load_settings, with_dev_secrets
 from gateway.auth.router import router as auth_router
+from gateway.auth.throttle import LoginThrottle, policy_of
 from gateway.auth.verifier import TokenVerifier, make_verifier
 from gateway.calculate.router import router as calculate_router
 from gateway.config import Settings, TerminalEndpoint
 from gateway.db import make_engine, make_sessionmaker, upgrade_database
 from gateway.deps import get_current_user
-from gateway.errors import ERROR_RESPONSES, install_error_handlers
+from gateway.errors import ERROR_RESPONSES, UnhandledErrors, install_error_handlers
+from gateway.health.router import admin_router as admin_pool_router
 from gateway.health.router import router as health_router
 from gateway.history.router import router as history_router
+from gateway.logs import RequestLogMiddleware, configure_from_settings, configure_logging
 from gateway.market.router import router as market_router
 from gateway.metrics import MeteredTerminal, Metrics, install_metrics
 from gateway.portfolio.router import router as portfolio_router
@@ -56,6 +66,16 @@ log = logging.getLogger("gateway")
 API_PREFIX = "/api/v1"
 SIM_TERMINAL_NAME = "sim"
 SIM_SERVERS = ("Sim-Demo", "Sim-Live")
+# What browsers may send (Idempotency-Key for trades, X-Request-ID to tie a report to our log
+# line, X-API-Key for bots) and read back (Retry-After of 429/503, our request id).
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-ID",
+    "X-API-Key",
+]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 
 
 class State(TypedDict):
@@ -70,6 +90,7 @@ class State(TypedDict):
     reconciliations: Reconciliations
     clocks: ServerClocks
     known_servers: tuple[str, ...]
+    throttle: LoginThrottle
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -159,17 +180,33 @@ def known_servers(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def settings_or_exit() -> Settings:
+    """Settings from the environment; invalid ones end the process after one log line that
+    names the fields and rules broken, never the values given (they may be secrets)."""
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        level = os.environ.get("LOG_LEVEL", "INFO").upper()
+        text = os.environ.get("LOG_FORMAT", "").lower() == "text"
+        configure_logging(
+            level if level in logging.getLevelNamesMapping() else "INFO", "text" if text else "json"
+        )
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        log.critical("refusing to start, invalid settings: %s", problems)
+        raise SystemExit(2) from None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = with_dev_secrets(settings) if settings is not None else load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("gateway").setLevel(settings.log_level)
+    settings = with_dev_secrets(settings) if settings is not None else settings_or_exit()
+    configure_from_settings(settings)
 
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
+        configure_from_settings(settings)  # again: uvicorn run in-process set up its own since
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(
                 httpx.AsyncClient(timeout=settings.jwks_timeout_s)
@@ -207,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 reconciliations=reconciliations,
                 clocks=ServerClocks(settings.utc_offsets()),
                 known_servers=known_servers(settings),
+                throttle=LoginThrottle(sessions, policy_of(settings)),
             )
 
     app = FastAPI(
@@ -215,19 +253,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="MetaTrader 5 over HTTP, for Supabase-authenticated users.",
         lifespan=lifespan,
     )
+    # add_middleware wraps what is there: the last added runs first.
+    install_error_handlers(app)
+    install_metrics(app, metrics)
+    app.add_middleware(UnhandledErrors)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials="*" not in settings.cors_origins,
             allow_methods=["*"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
         )
-    install_error_handlers(app)
-    install_metrics(app, metrics)
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(health_router)
     routers = (
         auth_router,
+        admin_router,
+        admin_pool_router,
         accounts_router,
         servers_router,
         portfolio_router,

@@ -26,6 +26,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logs import note, route_template
 from gateway.terminal.pool import TerminalPool
 
 MT5_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -139,6 +140,7 @@ class MeteredTerminal:
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             function = str(args[0]) if attr == "call" and args else attr
+            note(terminal=self.name)  # the request being served (if any) names its terminal
             started = time.perf_counter()
             try:
                 return await target(*args, **kwargs)
@@ -147,24 +149,6 @@ class MeteredTerminal:
 
         setattr(self, attr, timed)  # built once: later look-ups find it without __getattr__
         return timed
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path with its parameters as ``{name}``; ``unmatched`` if none.
-
-    Included routers report their route relative to the router's prefix, so the prefix is
-    taken from the concrete path (it contains no parameters)."""
-    route = scope.get("route")
-    relative = getattr(route, "path", None)
-    if not isinstance(relative, str):
-        return "unmatched"
-    params = {k: str(v) for k, v in scope.get("path_params", {}).items()}
-    try:
-        concrete = relative.format(**params)
-    except (KeyError, IndexError, ValueError):
-        return relative
-    path: str = scope["path"]
-    return path[: len(path) - len(concrete)] + relative if path.endswith(concrete) else relative
 
 
 class MetricsMiddleware:

@@ -7,14 +7,16 @@ of the caller's own accounts; any other id answers 404 ``ACCOUNT_NOT_FOUND``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
 from gateway.accounts import schemas as s
 from gateway.accounts import service
 from gateway.accounts.context import ACCOUNT_ID_PATTERN, AccountDep
+from gateway.auth.throttle import LoginThrottle, get_throttle
 from gateway.deps import CurrentUser, KeyringDep, PoolDep, SessionDep, SettingsDep
+from gateway.errors import ErrorResponse
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 servers_router = APIRouter(tags=["accounts"])
@@ -23,7 +25,11 @@ AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="Your ac
 
 
 def get_env(
-    request: Request, settings: SettingsDep, pool: PoolDep, keyring: KeyringDep
+    request: Request,
+    settings: SettingsDep,
+    pool: PoolDep,
+    keyring: KeyringDep,
+    throttle: Annotated[LoginThrottle, Depends(get_throttle)],
 ) -> service.Env:
     return service.Env(
         settings=settings,
@@ -31,13 +37,21 @@ def get_env(
         keyring=keyring,
         sessionmaker=request.state.sessionmaker,
         configured_servers=request.state.known_servers,
+        throttle=throttle,
+        client_ip=request.client.host if request.client else None,
     )
 
 
 EnvDep = Annotated[service.Env, Depends(get_env)]
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorResponse,
+        "description": "Too many failed credential attempts: `LOGIN_THROTTLED`, see Retry-After",
+    }
+}
 
 
-@router.post("/connect", status_code=status.HTTP_201_CREATED)
+@router.post("/connect", status_code=status.HTTP_201_CREATED, responses=THROTTLED)
 async def connect(
     body: s.ConnectRequest, env: EnvDep, session: SessionDep, user: CurrentUser
 ) -> s.ConnectedAccount:
@@ -49,10 +63,12 @@ async def connect(
     return await service.connect(env, session, user, body)
 
 
-@router.post("/test-connection")
-async def test_connection(body: s.Credentials, env: EnvDep) -> s.TestConnectionResponse:
+@router.post("/test-connection", responses=THROTTLED)
+async def test_connection(
+    body: s.Credentials, env: EnvDep, user: CurrentUser
+) -> s.TestConnectionResponse:
     """Verify credentials on a terminal without storing anything."""
-    return await service.test_connection(env, body)
+    return await service.test_connection(env, user, body)
 
 
 @router.get("")
@@ -78,7 +94,7 @@ async def switch(
     return await service.switch(env, session, user, account_id)
 
 
-@router.put("/{account_id}")
+@router.put("/{account_id}", responses=THROTTLED)
 async def update(
     account_id: AccountId,
     body: s.UpdateRequest,
@@ -105,7 +121,7 @@ async def account_status(
     return await service.status(env, session, user, account_id)
 
 
-@router.post("/{account_id}/reconnect")
+@router.post("/{account_id}/reconnect", responses=THROTTLED)
 async def reconnect(
     account_id: AccountId, env: EnvDep, session: SessionDep, user: CurrentUser
 ) -> s.AccountStatus:

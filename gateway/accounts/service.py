@@ -2,7 +2,10 @@
 
 Credentials are proven with a fresh login through the pool (``verify.py``) before anything is
 stored. A refused login (MT5 ``-6``) is ``MT5_AUTH_FAILED`` when the server is one we know, else
-``UNKNOWN_SERVER`` with the servers we know (the terminal cannot tell the two apart). Status
+``UNKNOWN_SERVER`` with the servers we know (the terminal cannot tell the two apart). Every path
+that proves credentials (test-connection, connect, update with a password, reconnect) goes
+through the login throttle first (``gateway.auth.throttle``): a caller or login with too many
+failures gets 429 ``LOGIN_THROTTLED`` before any terminal work, and failures are audited. Status
 changes of stored accounts are written in their own short transactions so that an error
 answer, which rolls the request's transaction back, still leaves the error recorded; they run
 before the request's own transaction writes anything (SQLite has one writer at a time).
@@ -28,6 +31,7 @@ from gateway.accounts.context import (
     stored_credentials,
 )
 from gateway.auth.schemas import User
+from gateway.auth.throttle import Attempt, LoginThrottle, caller_keys, mt5_target
 from gateway.config import Settings
 from gateway.db import session_scope
 from gateway.errors import AccountError, AccountExists, AccountNotFound
@@ -52,6 +56,8 @@ class Env:
     keyring: Keyring
     sessionmaker: async_sessionmaker[AsyncSession]
     configured_servers: Sequence[str]
+    throttle: LoginThrottle
+    client_ip: str | None = None
 
     def deadline(self) -> float:
         return self.pool.deadline(self.settings.request_timeout_s)
@@ -158,6 +164,29 @@ async def verify(
         raise login_refused(env, server, exc) from None
 
 
+CREDENTIAL_FAILURES = frozenset({"MT5_AUTH_FAILED", "UNKNOWN_SERVER"})  # MT5 said -6
+
+
+def _bad_credentials(exc: Exception) -> str | None:
+    """A refused login counts against the throttle; anything else proved nothing."""
+    if isinstance(exc, AccountError) and exc.code in CREDENTIAL_FAILURES:
+        return exc.code
+    return None
+
+
+def _attempt(
+    env: Env, user: User, via: str, login: int, server: str, account_id: str | None = None
+) -> Attempt:
+    return Attempt(
+        via=via,
+        callers=caller_keys(user.id, env.client_ip),
+        targets=(mt5_target(login, server),),
+        user_id=user.id,
+        account_id=account_id,
+        ip=env.client_ip,
+    )
+
+
 def _secret(password: SecretStr) -> Credentials:
     return password.get_secret_value
 
@@ -198,8 +227,10 @@ async def _login_stored(env: Env, row: Mt5Account, *, fresh: bool) -> Record:
 # -- operations ----------------------------------------------------------------------------
 
 
-async def test_connection(env: Env, body: s.Credentials) -> s.TestConnectionResponse:
-    info = await verify(env, body.login, body.server, body.is_investor, _secret(body.password))
+async def test_connection(env: Env, user: User, body: s.Credentials) -> s.TestConnectionResponse:
+    attempt = _attempt(env, user, "test-connection", body.login, body.server)
+    async with env.throttle.guard(attempt, _bad_credentials):
+        info = await verify(env, body.login, body.server, body.is_investor, _secret(body.password))
     return s.TestConnectionResponse(message="Connection successful", account_info=summary(info))
 
 
@@ -207,7 +238,10 @@ async def connect(
     env: Env, session: AsyncSession, user: User, body: s.ConnectRequest
 ) -> s.ConnectedAccount:
     """Verify, store (or refresh the same login), make it current."""
-    info = await verify(env, body.login, body.server, body.is_investor, _secret(body.password))
+    async with env.throttle.guard(
+        _attempt(env, user, "connect", body.login, body.server), _bad_credentials
+    ):
+        info = await verify(env, body.login, body.server, body.is_investor, _secret(body.password))
     limits = body.risk_limits.model_dump(exclude_none=True) if body.risk_limits else None
     try:
         row = await store.save(
@@ -277,7 +311,9 @@ async def update(
     sent = body.model_fields_set
     investor = body.is_investor if body.is_investor is not None else row.is_investor
     if body.password is not None:
-        await verify(env, row.login, row.server, investor, _secret(body.password))
+        attempt = _attempt(env, user, "update", row.login, row.server, row.id)
+        async with env.throttle.guard(attempt, _bad_credentials):
+            await verify(env, row.login, row.server, investor, _secret(body.password))
     elif body.is_investor is not None and body.is_investor != row.is_investor:
         raise AccountError(
             "Changing is_investor needs the matching password", code="PASSWORD_REQUIRED"
@@ -331,7 +367,9 @@ async def reconnect(
 ) -> s.AccountStatus:
     """Log a terminal into the account again with its stored password."""
     row = await _owned(session, user, account_id)
-    await _login_stored(env, row, fresh=True)
+    attempt = _attempt(env, user, "reconnect", row.login, row.server, row.id)
+    async with env.throttle.guard(attempt, _bad_credentials):
+        await _login_stored(env, row, fresh=True)
     await session.refresh(row)
     return await status(env, session, user, account_id)
 

@@ -22,6 +22,7 @@ from jwt.algorithms import ECAlgorithm
 from pydantic import SecretStr
 
 from gateway.config import DEV_SECRET_PREFIX, Settings
+from gateway.db import private_dir
 from gateway.store.crypto import generate_key
 
 DEV_ENCRYPTION_KEY_ID = "dev1"
@@ -61,7 +62,7 @@ def load_dev_keys(path: Path) -> DevKeys:
         data = json.loads(path.read_text())
         return DevKeys(data["hs256_secret"], data["es256_private_pem"], data["kid"])
     keys = _generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process created it first

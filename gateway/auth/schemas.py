@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+
+from pydantic import BaseModel, Field
 
 
 class User(BaseModel):
@@ -15,3 +17,21 @@ class User(BaseModel):
     session_id: str | None = None
     aal: str | None = None
     is_admin: bool = False
+
+
+class ThrottleEntry(BaseModel):
+    """One counted caller (``user:…``, ``ip:…``) or target (``mt5:login@server``, ``apikey:…``)."""
+
+    key: str
+    failures: int = Field(description="Unproven attempts in the current window")
+    last_attempt_at: datetime
+    locked_until: datetime | None
+    retry_after_s: int | None = Field(description="Seconds until it may try again (None: now)")
+
+
+class ThrottleList(BaseModel):
+    entries: list[ThrottleEntry]
+
+
+class ThrottleCleared(BaseModel):
+    cleared: int = Field(description="How many keys were forgotten")

@@ -1,4 +1,10 @@
-"""Health answers (seed contract: status, mt5_available, mt5_connected, account, timestamp)."""
+"""Health answers (seed contract: status, mt5_available, mt5_connected, account, timestamp).
+
+The public ``/health`` keeps these shapes but never names another user's MT5 login or server,
+nor any error text: ``account``/``server``/``login`` are filled only for the configured
+single-tenant account, ``last_error`` is always null there. ``GET /api/v1/admin/pool`` has it
+all (admins only).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,12 @@ class TerminalHealth(BaseModel):
     name: str
     reachable: bool = Field(description="The terminal server answers")
     connected: bool = Field(description="The terminal is connected to its broker server")
-    account: int | None = None
-    server: str | None = None
+    account: int | None = Field(
+        default=None, description="Login it holds (public answer: the configured account only)"
+    )
+    server: str | None = Field(
+        default=None, description="Its broker server (public answer: the configured account's)"
+    )
     error: str | None = Field(default=None, description="Error code when not healthy")
 
 
@@ -52,7 +62,16 @@ class HealthResponse(BaseModel):
     supabase_available: bool | None = Field(
         description="Whether the last JWKS fetch worked (None: not fetched yet)"
     )
-    account: int | None = Field(description="Login of the first broker-connected terminal")
+    account: int | None = Field(
+        description="Login of the configured single-tenant account when a terminal holds it"
+    )
     timestamp: str = Field(description="Gateway UTC time, ISO-8601")
+    terminals: list[TerminalHealth]
+    pool: PoolHealth
+
+
+class AdminPool(BaseModel):
+    """Every terminal's probe and the pool's full view: logins, servers, last errors."""
+
     terminals: list[TerminalHealth]
     pool: PoolHealth

@@ -1,13 +1,19 @@
-"""Probing terminals: one bounded check each, never hanging the health endpoint."""
+"""Probing terminals: one bounded check each, never hanging the health endpoint.
+
+:func:`health` is the full picture (for admins); :func:`public` is what ``/health`` shows
+anyone: the same shape with other users' logins and servers and all error text removed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from gateway.auth.verifier import TokenVerifier
+from gateway.config import Settings
 from gateway.errors import from_terminal_error
 from gateway.health.schemas import HealthResponse, PoolHealth, PoolTerminal, TerminalHealth
 from gateway.terminal.errors import MT5Error, TerminalError
@@ -15,6 +21,24 @@ from gateway.terminal.pool import TerminalPool
 from gateway.terminal.port import TerminalPort
 
 NO_IPC = -10004  # a terminal no account was logged into yet: idle, not broken
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The one account the public answer may name (single-tenant mode), if any."""
+
+    login: int | None = None
+    server: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Shown:
+        single_tenant = settings.uses_embedded_sim or bool(settings.allowed_user_ids)
+        if settings.has_default_account and single_tenant:
+            return cls(settings.default_account_login, settings.default_account_server)
+        return cls()
+
+    def allows(self, login: int | None, server: str | None) -> bool:
+        return self.login is not None and (login, server) == (self.login, self.server)
 
 
 async def probe(terminal: TerminalPort, timeout_s: float) -> TerminalHealth:
@@ -78,4 +102,30 @@ async def health(
         timestamp=datetime.now(UTC).isoformat(),
         terminals=list(checks),
         pool=pool_health(pool),
+    )
+
+
+def public(full: HealthResponse, shown: Shown) -> HealthResponse:
+    """``full`` without any login or server but the configured account's, and no error text."""
+    terminals = [
+        t
+        if shown.allows(t.account, t.server)
+        else t.model_copy(update={"account": None, "server": None})
+        for t in full.terminals
+    ]
+    pooled = [
+        t.model_copy(
+            update={"last_error": None}
+            if shown.allows(t.login, t.server)
+            else {"last_error": None, "login": None, "server": None}
+        )
+        for t in full.pool.terminals
+    ]
+    held = any(t.connected and shown.allows(t.account, t.server) for t in full.terminals)
+    return full.model_copy(
+        update={
+            "account": shown.login if held else None,
+            "terminals": terminals,
+            "pool": full.pool.model_copy(update={"terminals": pooled}),
+        }
     )

@@ -21,6 +21,9 @@ from sim_control import SimControl
 from gateway.main import create_app
 
 
+ADMIN = "adadadad-0000-4000-8000-00000000000a"
+
+
 def client_for(jwks: JwksServer, gateway: GatewayServer, sub: str) -> httpx.Client:
     token = sign(jwks.keys[0], claims(jwks.issuer, sub=sub))
     return httpx.Client(
@@ -43,8 +46,16 @@ def start(jwks: JwksServer, sims: TerminalServerProcess, tmp_path: Path) -> Iter
         server.__exit__(None, None, None)
 
 
-def pool_state(gateway: GatewayServer) -> dict[str, Any]:
-    state: dict[str, Any] = httpx.get(f"{gateway.url}/health", timeout=30).json()["pool"]
+def pool_state(jwks: JwksServer, gateway: GatewayServer) -> dict[str, Any]:
+    """The pool's full detail, from the admin endpoint (the public /health names no logins)."""
+    token = sign(jwks.keys[0], claims(jwks.issuer, sub=ADMIN, app_metadata={"role": "admin"}))
+    response = httpx.get(
+        f"{gateway.url}/api/v1/admin/pool",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    state: dict[str, Any] = response.json()["pool"]
     return state
 
 
@@ -59,11 +70,11 @@ def test_two_users_alternating_do_not_switch_each_time(jwks: JwksServer, start: 
         assert client.post("/api/v1/accounts/connect", json=body).status_code == 201
     for client in (alice, bob):  # each account settles on a terminal
         assert client.get("/api/v1/balance").status_code == 200
-    before = pool_state(gateway)
+    before = pool_state(jwks, gateway)
     for _ in range(10):
         assert alice.get("/api/v1/balance").json()["login"] == 10001
         assert bob.get("/api/v1/equity").json()["login"] == 10002
-    after = pool_state(gateway)
+    after = pool_state(jwks, gateway)
     assert after["switches"] == before["switches"]  # 20 alternating requests, no login
     assert after["served"] >= before["served"] + 20
     held = {(t["login"], t["server"]) for t in after["terminals"]}
@@ -80,10 +91,10 @@ def test_market_data_uses_any_terminal_on_the_server(jwks: JwksServer, start: An
     client = client_for(jwks, gateway, str(uuid.uuid4()))
     body = {"login": 10003, "password": "demo-10003", "server": "Sim-Demo"}
     assert client.post("/api/v1/accounts/connect", json=body).status_code == 201
-    before = pool_state(gateway)["switches"]
+    before = pool_state(jwks, gateway)["switches"]
     for _ in range(5):
         assert client.get("/api/v1/market-data/EURUSD", params={"bars": 5}).status_code == 200
-    assert pool_state(gateway)["switches"] == before
+    assert pool_state(jwks, gateway)["switches"] == before
 
 
 def test_pool_busy_is_503_with_retry_after(

@@ -1,0 +1,171 @@
+"""The login throttle: one guard for every path that proves credentials.
+
+An :class:`Attempt` names who is trying (``callers``: ``user:<sub>``, or ``ip:<address>`` when
+nobody is signed in) and what they try to prove (``targets``: ``mt5:<login>@<server>`` for MT5
+credentials, ``apikey:<prefix>`` for API keys). The counting rules are in
+``gateway.store.throttle``: after ``LOGIN_THROTTLE_FREE_ATTEMPTS`` unproven attempts a key is
+locked for ``LOGIN_THROTTLE_BASE_S``, doubling with each further failure up to
+``LOGIN_THROTTLE_MAX_S``; a key idle for ``LOGIN_THROTTLE_WINDOW_S`` starts again.
+
+Two ways to use it:
+
+- around terminal work: ``async with throttle.guard(attempt, classify): ...``. It refuses with
+  429 ``LOGIN_THROTTLED`` before the block runs; afterwards ``classify(exc)`` says whether an
+  exception was a credential failure (counted, audited) or something that proves nothing (the
+  attempt is given back);
+- step by step, where the check is not a block of work (API-key authentication):
+  ``await throttle.begin(attempt)``, then ``failure(attempt, reason)``, ``success(attempt)``
+  or ``release(attempt)``.
+
+Failures are written to the audit log (action ``login_failed``) with the targets and the lock.
+Each step runs in its own short transaction: the request's transaction rolls back on the error
+answer, and the count must stay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.config import Settings
+from gateway.db import session_scope
+from gateway.errors import LoginThrottled
+from gateway.store import audit
+from gateway.store import throttle as store
+from gateway.store.throttle import Locked, Policy
+
+log = logging.getLogger("gateway.throttle")
+
+FAILED_ACTION = "login_failed"
+Classify = Callable[[Exception], str | None]  # a failure reason, or None: proves nothing
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at proving credentials; ``via`` names the path (``connect``, ``api-key``…)."""
+
+    via: str
+    callers: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    user_id: str | None = None
+    account_id: str | None = None
+    ip: str | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.callers + self.targets
+
+
+def caller_keys(user_id: str | None, ip: str | None) -> tuple[str, ...]:
+    """The signed-in user, else the client address."""
+    return (f"user:{user_id}",) if user_id else (f"ip:{ip or 'unknown'}",)
+
+
+def mt5_target(login: int, server: str) -> str:
+    """MT5 credentials; server names compare without case, so ``SIM-DEMO`` is no way round."""
+    return f"mt5:{login}@{server.strip().lower()}"
+
+
+def api_key_target(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        free=settings.login_throttle_free_attempts,
+        base_s=settings.login_throttle_base_s,
+        max_s=max(settings.login_throttle_max_s, settings.login_throttle_base_s),
+        window_s=settings.login_throttle_window_s,
+    )
+
+
+class LoginThrottle:
+    """The throttle of one application (its store and policy)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        policy: Policy,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.policy = policy
+        self.clock = clock
+
+    async def begin(self, attempt: Attempt) -> None:
+        """Count the attempt, or raise 429 ``LOGIN_THROTTLED`` (counting nothing)."""
+        now = self.clock()
+        try:
+            async with session_scope(self.sessionmaker) as session:
+                await store.prune(session, self.policy, now)
+                await store.begin(session, attempt.keys, self.policy, now)
+        except Locked as exc:
+            log.info("credential attempt refused: throttled (%s)", attempt.via)
+            raise LoginThrottled(exc.retry_after_s) from None
+
+    async def failure(self, attempt: Attempt, reason: str) -> None:
+        """The credentials were wrong: the count stays, the lock runs from now; audited."""
+        now = self.clock()
+        async with session_scope(self.sessionmaker) as session:
+            until = await store.failed(session, attempt.keys, self.policy, now)
+            await audit.append(
+                session,
+                user_id=attempt.user_id or attempt.callers[0],
+                action=FAILED_ACTION,
+                account_id=attempt.account_id,
+                request={"via": attempt.via, "targets": list(attempt.targets)},
+                outcome={
+                    "reason": reason,
+                    "locked_until": until.isoformat() if until is not None else None,
+                },
+                ip=attempt.ip,
+            )
+        log.info("credential attempt failed: %s (%s)", reason, attempt.via)
+
+    async def success(self, attempt: Attempt) -> None:
+        """The credentials were right: the targets start afresh."""
+        async with session_scope(self.sessionmaker) as session:
+            await store.succeeded(session, attempt.callers, attempt.targets)
+
+    async def release(self, attempt: Attempt) -> None:
+        """The attempt proved nothing (terminal down, timeout…): it does not count."""
+        async with session_scope(self.sessionmaker) as session:
+            await store.released(session, attempt.keys)
+
+    @asynccontextmanager
+    async def guard(self, attempt: Attempt, classify: Classify) -> AsyncIterator[None]:
+        """Refuse before the block when throttled; settle the attempt by how the block ended."""
+        await self.begin(attempt)
+        try:
+            yield
+        except Exception as exc:
+            reason = classify(exc)
+            await self._settle(attempt, reason)
+            raise
+        except BaseException:  # cancelled: nothing was proven
+            await self._settle(attempt, None)
+            raise
+        await self._settle(attempt, "", succeeded=True)
+
+    async def _settle(self, attempt: Attempt, reason: str | None, succeeded: bool = False) -> None:
+        # Never let bookkeeping replace the answer the caller is owed.
+        try:
+            if succeeded:
+                await self.success(attempt)
+            elif reason:
+                await self.failure(attempt, reason)
+            else:
+                await self.release(attempt)
+        except Exception as exc:
+            log.error("login throttle bookkeeping failed: %s", type(exc).__name__)
+
+
+async def get_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.state.throttle
+    return throttle
