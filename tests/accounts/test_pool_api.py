@@ -20,7 +20,6 @@ from sim_control import SimControl
 
 from gateway.main import create_app
 
-
 ADMIN = "adadadad-0000-4000-8000-00000000000a"
 
 
