@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deploy_support import REPO
@@ -48,11 +49,12 @@ def compose(
     )
 
 
-def resolved(*profiles: str) -> dict:
+def resolved(*profiles: str) -> dict[str, Any]:
     flags = [arg for p in profiles for arg in ("--profile", p)]
     result = compose(*flags, "config", "--format", "json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    model: dict[str, Any] = json.loads(result.stdout)
+    return model
 
 
 @pytest.mark.parametrize("profiles", [(), ("sim",)])

@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deploy_support import REPO
@@ -33,7 +34,7 @@ def terminals(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def model(site: Path, *profiles: str) -> dict:
+def model(site: Path, *profiles: str) -> dict[str, Any]:
     """The resolved compose model as plain `docker compose` sees it in `site` (.env included)."""
     flags = [arg for p in profiles for arg in ("--profile", p)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MT5_", "SIM_", "COMPOSE_"))}
@@ -46,7 +47,8 @@ def model(site: Path, *profiles: str) -> dict:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    model: dict[str, Any] = json.loads(result.stdout)
+    return model
 
 
 def test_three_terminals_with_their_own_ports_volumes_and_secrets(site: Path) -> None:
