@@ -55,7 +55,8 @@ else
 fi
 
 SCRATCH=$(mktemp -d)
-trap 'rm -rf "$SCRATCH"' EXIT
+partial="" # a backup being written: removed if the script stops before it is complete
+trap 'rm -rf "$SCRATCH" ${partial:+"$partial"} ${partial:+"$partial.gz"}' EXIT
 
 # Prints the one line that sqlite3 answers to a query, or fails.
 sqlite_value() {
@@ -89,18 +90,22 @@ backup() {
         [[ -f $db ]] || die "no database at $db"
         out=$BACKUP_DIR/gateway-$stamp.db.gz
         tmp=$BACKUP_DIR/.gateway-$stamp.db
+        partial=$tmp
         # The online backup API copies a consistent snapshot while the gateway keeps writing;
         # .timeout waits out a writer's lock instead of failing.
         sqlite3 -bail -batch "$db" ".timeout 20000" ".backup '$tmp'"
         gzip -n "$tmp"
         mv -f "$tmp.gz" "$out"
+        partial=""
         check_sqlite "$out" >/dev/null
     else
         out=$BACKUP_DIR/gateway-$stamp.dump
         tmp=$BACKUP_DIR/.gateway-$stamp.dump
+        partial=$tmp
         # shellcheck disable=SC2086 # PG_DUMP_OPTIONS is a list of options
         pg_dump --format=custom --no-owner --no-privileges $PG_DUMP_OPTIONS --file="$tmp" "$pg_url"
         mv -f "$tmp" "$out"
+        partial=""
         check_postgresql "$out" >/dev/null
     fi
     echo "backup written: $out ($(du -h "$out" | cut -f1))"
