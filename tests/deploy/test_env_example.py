@@ -4,6 +4,7 @@ passes the gateway's production checks."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from deploy_support import REPO
@@ -49,8 +50,34 @@ def test_filled_in_example_is_accepted_in_production() -> None:
     settings = Settings(_env_file=None, **filled_in())
     assert settings.is_production
     assert [(e.name, e.host, e.port) for e in settings.terminal_endpoints()] == [
-        ("mt5", "127.0.0.1", 8001)
+        ("mt5-1", "127.0.0.1", 8001)
     ]
     assert settings.jwks_url == (
         "https://your-project-ref.supabase.co/auth/v1/.well-known/jwks.json"
     )
+
+
+def test_terminals_line_is_what_deploy_terminals_prints(tmp_path: Path) -> None:
+    """The example's TERMINALS= is the line `deploy/terminals.sh 1` prints for the compose
+    file's first terminal, and that line is a valid gateway setting for any N."""
+    import shutil
+    import subprocess
+
+    from gateway.config import parse_terminals
+
+    shutil.copy(REPO / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    printed = {}
+    for count in (1, 4):
+        result = subprocess.run(
+            ["bash", str(REPO / "deploy" / "terminals.sh"), str(count), "--dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        line = next(ln for ln in result.stdout.splitlines() if ln.startswith("TERMINALS="))
+        printed[count] = line.removeprefix("TERMINALS=")
+    assert example_keys(include_commented=False)["TERMINALS"] == printed[1]
+    assert [(e.name, e.port) for e in parse_terminals(printed[4])] == [
+        (f"mt5-{n}", 8000 + n) for n in range(1, 5)
+    ]
