@@ -24,6 +24,7 @@ from gateway.errors import AuthError
 from gateway.store.crypto import Keyring
 from gateway.terminal.pool import TerminalPool
 from gateway.terminal.servertime import ServerClocks
+from gateway.validation import Ticket
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9._#+\-]{1,29}$"
 
@@ -89,4 +90,4 @@ SymbolPath = Annotated[
     str, Path(pattern=SYMBOL_PATTERN, description="Symbol name, e.g. EURUSD", examples=["EURUSD"])
 ]
 SymbolQuery = Annotated[str | None, Query(pattern=SYMBOL_PATTERN, description="Only this symbol")]
-TicketQuery = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Ticket number")]
+TicketQuery = Annotated[Ticket | None, Query(description="Ticket number")]

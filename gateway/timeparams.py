@@ -30,8 +30,17 @@ def parse_time(value: str, field: str) -> int:
             moment = moment.replace(tzinfo=UTC)
         seconds = int(moment.timestamp())
     if not 0 <= seconds <= MAX_EPOCH_S:
-        raise ValidationFailed(f"{field}: out of range")
+        raise ValidationFailed(
+            f"{field}: out of range (1970-01-01 .. 2038-01-19T03:14:07Z, epoch 0 .. {MAX_EPOCH_S}:"
+            " MT5 dates are 32-bit seconds)"
+        )
     return seconds
+
+
+def mt5_date(server_s: int) -> int:
+    """A server-clock time as MT5's date arguments take it: 32-bit seconds, so a UTC time near
+    either end moved by the broker's offset is held at MT5's first or last second."""
+    return min(max(server_s, 0), MAX_EPOCH_S)
 
 
 def parse_range(

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.deps import SYMBOL_PATTERN
+from gateway.validation import Amount, Text
+from gateway.validation import Label as LabelText
 
 Login = Annotated[
     int,
@@ -19,11 +21,10 @@ Login = Annotated[
     ),
 ]
 Server = Annotated[
-    str,
+    Text,
     Field(
         min_length=1,
         max_length=128,
-        pattern=r"^[^\x00-\x1f]+$",
         validation_alias=AliasChoices("server", "mt5Server"),
         description="Broker server name exactly as in the terminal, e.g. Sim-Demo",
     ),
@@ -45,9 +46,8 @@ Investor = Annotated[
     ),
 ]
 Label = Annotated[
-    str | None,
+    LabelText | None,
     Field(
-        max_length=255,
         validation_alias=AliasChoices("label", "account_name"),
         description="Your name for the account",
     ),
@@ -59,12 +59,12 @@ class RiskLimitsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_volume_per_order: float | None = Field(default=None, gt=0, le=1e9)
+    max_volume_per_order: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
     max_open_positions: int | None = Field(default=None, ge=0, le=100_000)
     allowed_symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] | None = Field(
         default=None, max_length=1000
     )
-    max_daily_loss: float | None = Field(default=None, gt=0, le=1e15)
+    max_daily_loss: Amount | None = None
 
 
 class RiskLimitsOut(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from gateway.audit.schemas import AuditItem, AuditPage
 from gateway.deps import CurrentUser, SessionDep
 from gateway.store import audit
+from gateway.validation import AccountId, AuditAction, Ticket
 
 router = APIRouter(tags=["audit"])
 
@@ -19,10 +20,12 @@ async def list_audit(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
     before_id: Annotated[
-        int | None, Query(ge=1, description="Page: entries older than this id")
+        Ticket | None, Query(description="Page: entries older than this id")
     ] = None,
-    account_id: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64, examples=["trade.open"])] = None,
+    account_id: Annotated[AccountId | None, Query(description="Only this account")] = None,
+    action: Annotated[
+        AuditAction | None, Query(description="Only this action", examples=["trade.open"])
+    ] = None,
     all_users: Annotated[bool, Query(description="Admins: everyone's entries")] = True,
 ) -> AuditPage:
     """Newest first with a keyset cursor (``next_before_id``)."""

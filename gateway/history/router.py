@@ -12,12 +12,24 @@ from gateway.deps import ClocksDep, TicketQuery
 from gateway.history import service
 from gateway.history.schemas import DealsResponse
 from gateway.portfolio.schemas import OrdersResponse
+from gateway.validation import Ticket
 
 router = APIRouter(tags=["trading"])
 
-Position = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Position ID")]
-Start = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); default: all")]
-End = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC); default: now")]
+Position = Annotated[Ticket | None, Query(description="Position ID")]
+OrderTicket = Annotated[Ticket | None, Query(description="Order ticket that made the deals")]
+Start = Annotated[
+    str | None,
+    Query(max_length=64, description="ISO-8601 or epoch seconds (UTC); default: all"),
+]
+End = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="ISO-8601 or epoch seconds (UTC), at most 2147483647 (MT5's last second; "
+        "a range reaching past it is read up to MT5's end of time); default: now",
+    ),
+]
 
 
 @router.get("/history/deals")
@@ -27,9 +39,7 @@ async def history_deals(
     start_date: Start = None,
     end_date: End = None,
     ticket: TicketQuery = None,
-    order: Annotated[
-        int | None, Query(ge=1, description="Order ticket that made the deals")
-    ] = None,
+    order: OrderTicket = None,
     position: Position = None,
 ) -> DealsResponse:
     """Deals in a date range, or of one deal ticket, order or position."""

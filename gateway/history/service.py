@@ -12,7 +12,7 @@ from gateway.portfolio.service import order_out, utc
 from gateway.schemas import basis_fields
 from gateway.terminal.port import Record, TerminalPort
 from gateway.terminal.servertime import ServerClocks, TimeBasis
-from gateway.timeparams import parse_time
+from gateway.timeparams import mt5_date, parse_time
 
 _FUTURE_S = 86400  # default range end: far enough ahead of any server clock
 
@@ -63,11 +63,14 @@ class HistoryQuery:
         self.ticket, self.order, self.position = ticket, order, position
 
     def server_range(self, basis: TimeBasis) -> tuple[int, int]:
-        """[date_from, date_to] in server time; defaults: all history up to now."""
+        """[date_from, date_to] in server time within MT5's 32-bit dates; defaults: all history
+        up to now."""
         date_from = basis.to_server(self.start) if self.start is not None else 0
         if self.end is not None:
-            return date_from, basis.to_server(self.end)
-        return date_from, basis.to_server(int(time.time())) + _FUTURE_S
+            date_to = basis.to_server(self.end)
+        else:
+            date_to = basis.to_server(int(time.time())) + _FUTURE_S
+        return mt5_date(date_from), mt5_date(date_to)
 
 
 async def history_orders(

@@ -2,7 +2,8 @@
 
 Who (user), on which account, what was asked, what MT5 answered (outcome and retcode), from
 where (ip) and when. Secrets never get in: :func:`append` passes ``request`` and ``outcome``
-through :func:`strip_secrets`, which masks any field whose name looks secret, at any depth.
+through :func:`strip_secrets`, which masks any field whose name looks secret, at any depth,
+and :func:`gateway.validation.storable` (no NUL or non-finite number reaches the JSON column).
 Listing is newest first with a keyset cursor (``before_id``), stable while rows are added.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.models import AuditEntry
+from gateway.validation import storable
 
 MASK = "***"
 _SECRET_WORDS = (
@@ -60,8 +62,8 @@ async def append(
         user_id=user_id,
         action=action,
         account_id=account_id,
-        request=strip_secrets(request),
-        outcome=strip_secrets(outcome),
+        request=storable(strip_secrets(request)),
+        outcome=storable(strip_secrets(outcome)),
         retcode=retcode,
         ip=ip,
     )

@@ -9,6 +9,8 @@ Flow for a state-changing call carrying a key:
    ``MISMATCH`` (same key, different request) → 422;
 3. ``await complete(session, claim.record, status_code=..., body=...)`` with the answer, or
    ``await release(...)`` if nothing reached the terminal and the client may simply retry.
+   Code that no longer holds the record (background reconciliation) uses
+   :func:`complete_key` / :func:`release_key`: one UPDATE or DELETE, no read first.
 
 The claim is an ``INSERT … ON CONFLICT DO NOTHING`` on the (user_id, key) unique constraint
 (PostgreSQL and SQLite both speak it): of many concurrent inserts exactly one creates the row;
@@ -26,11 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.models import IdempotencyKey, IdempotencyStatus, utcnow
+from gateway.validation import storable
 
 DEFAULT_TTL = timedelta(hours=24)
 
@@ -84,8 +87,34 @@ async def complete(
     session.add(record)  # usually claimed in an earlier, committed session
     record.status = IdempotencyStatus.COMPLETED
     record.response_status = status_code
-    record.response_body = body
+    record.response_body = storable(body)
     await session.flush()
+
+
+async def complete_key(
+    session: AsyncSession, *, user_id: str, key: str, status_code: int, body: Any
+) -> None:
+    """:func:`complete` by (user, key), without loading the record."""
+    stmt = (
+        update(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .values(
+            status=IdempotencyStatus.COMPLETED,
+            response_status=status_code,
+            response_body=storable(body),
+        )
+    )
+    await session.execute(stmt.execution_options(synchronize_session=False))
+
+
+async def release_key(session: AsyncSession, *, user_id: str, key: str) -> None:
+    """:func:`release` by (user, key) if it is still in progress, without loading it."""
+    stmt = delete(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id,
+        IdempotencyKey.key == key,
+        IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
+    )
+    await session.execute(stmt.execution_options(synchronize_session=False))
 
 
 async def release(session: AsyncSession, record: IdempotencyKey) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.models import TradeRequest, TradeState, new_id
+from gateway.validation import storable
 
 CLIENT_ID_PREFIX = "gw"
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -35,14 +36,14 @@ async def create(
     idempotency_key: str | None = None,
     client_id: str | None = None,
 ) -> TradeRequest:
-    """Record a request about to be sent (state ``PENDING``)."""
+    """Record a request about to be sent (state ``PENDING``); commit it before the send."""
     trade = TradeRequest(
         request_id=new_id(),
         user_id=user_id,
         account_id=account_id,
         client_id=client_id or new_client_id(),
         idempotency_key=idempotency_key,
-        request=request,
+        request=storable(request),
         state=TradeState.PENDING,
     )
     session.add(trade)
@@ -71,8 +72,19 @@ async def set_state(
     session.add(trade)  # a request loaded by an earlier session is attached again
     trade.state = state
     if result is not None:
-        trade.result = result
+        trade.result = storable(result)
     await session.flush()
+
+
+async def settle(
+    session: AsyncSession, request_id: str, state: TradeState, result: dict[str, Any] | None
+) -> None:
+    """Set a request's state and result by id: one UPDATE, nothing read first."""
+    values: dict[str, Any] = {"state": state}
+    if result is not None:
+        values["result"] = storable(result)
+    stmt = update(TradeRequest).where(TradeRequest.request_id == request_id).values(**values)
+    await session.execute(stmt.execution_options(synchronize_session=False))
 
 
 async def list_unresolved(session: AsyncSession, *, limit: int = 100) -> list[TradeRequest]:

@@ -1,148 +1,86 @@
-"""The trading desk: idempotency, the trade-request ledger, audit, and finishing unknown outcomes.
+"""The trading desk: idempotency, the trade-request ledger and the audit trail of one call.
 
 For a state-changing call:
 
 1. the ``Idempotency-Key`` is claimed in its own committed transaction (a replay answers the
    stored result; same key, other body → 422; a concurrent duplicate → 409);
 2. the request is prepared (checks; a refusal releases the key: nothing was sent);
-3. each MT5 request gets a ``trade_requests`` row (committed *before* the send) whose client id
-   starts the MT5 comment; then it is sent (``sender.send``);
-4. a known outcome completes the key with the answer; an unknown one (the answer was lost and
-   the look-up could not decide) answers 504 ``OUTCOME_UNKNOWN`` and a background task keeps
-   looking until it finds the order or proves it absent, then completes the key;
-5. every call is audited: who, which account, what was asked, what MT5 answered.
+3. each MT5 request gets a ``trade_requests`` row, committed *before* the send, whose client id
+   starts the MT5 comment; only then does it count as (possibly) sent, and it is sent
+   (``sender.send``);
+4. the results of the sends, the audit entry and the key's completion are committed together,
+   in one transaction after the last send (no row or key is read again: the desk holds them);
+5. an unknown outcome (the answer was lost and the look-up could not decide) answers 504
+   ``OUTCOME_UNKNOWN`` and a background task keeps looking until it finds the order or proves
+   it absent, then completes the key (``gateway.trading.ledger``).
+
+Once a request may have reached the terminal the call never answers 500: any unexpected
+failure after that point (the gateway's own, or the store's) answers 504 ``OUTCOME_UNKNOWN``
+with the request ids to poll, the audit entry is still written, and background reconciliation
+settles what the call could not. A failure before anything was sent frees the key.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import session_scope
 from gateway.errors import GatewayError, from_terminal_error
 from gateway.store import audit, idempotency, trades
 from gateway.store.idempotency import Outcome
-from gateway.store.models import IdempotencyKey, TradeRequest, TradeState
+from gateway.store.models import TradeRequest, TradeState
 from gateway.terminal.errors import TerminalError
 from gateway.terminal.port import TerminalPort
-from gateway.trading import sender
-from gateway.trading.errors import IdempotencyConflict, IdempotencyMismatch
+from gateway.trading import retcodes, sender
+from gateway.trading.errors import IdempotencyConflict, IdempotencyMismatch, TradeError
+from gateway.trading.ledger import (
+    Ledger,
+    Reconciliations,
+    Reopen,
+    RowRef,
+    position_of,
+    state_of,
+)
 from gateway.trading.prepare import Prepared
 from gateway.trading.reconcile import ByClientId, Probe
 from gateway.trading.results import Answer, result_body
-from gateway.trading.sender import Sent
+from gateway.validation import MT5_COMMENT_UNITS, cut_utf16
+
+__all__ = ["Desk", "Ledger", "OutcomeUnknown", "Reconciliations", "Reopen", "mt5_comment"]
 
 log = logging.getLogger("gateway.trading")
 
-Reopen = Callable[[], AbstractAsyncContextManager[TerminalPort]]
-BACKGROUND_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
-ABSENT_CONFIRMATIONS = 3  # successful look-ups finding nothing before "not executed"
-COMMENT_ROOM = 29  # MT5 keeps 29 characters
-
-
-class Reconciliations:
-    """The app's background look-ups for unknown outcomes (one set per app, in its lifespan)."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def stop(self) -> None:
-        """Cancel them at shutdown; the next start resumes their requests from the ledger."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
 
 def mt5_comment(client_id: str, user_comment: str) -> str:
-    text = f"{client_id} {user_comment.strip()}".strip()
-    return text[:COMMENT_ROOM]
+    """The client id, then as much of the caller's comment as MT5 keeps (29 UTF-16 units)."""
+    return cut_utf16(f"{client_id} {user_comment.strip()}".strip(), MT5_COMMENT_UNITS).rstrip()
 
 
-@dataclass(kw_only=True)
-class Ledger:
-    """An account's trade ledger and audit trail, and the finishing of unknown outcomes: all
-    that outlives one HTTP call (background reconciliation, resumption after a restart)."""
+class OutcomeUnknown(TradeError):
+    """Something may have been sent, then the call failed: poll the request ids."""
 
-    account_id: str
-    user_id: str
-    sessions: async_sessionmaker[AsyncSession]
-    reopen: Reopen
-    background: Reconciliations
-    ip: str | None = None
+    status, code = 504, retcodes.OUTCOME_UNKNOWN.code
 
-    def _scope(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return session_scope(self.sessions)
 
-    # -- unknown outcomes ----------------------------------------------------------------------
+@dataclass
+class _Send:
+    """One MT5 request of this call: its ledger row, and its result once known."""
 
-    def finish_later(
-        self, prepared: Prepared, request_id: str, probe: Probe, key: str | None
-    ) -> None:
-        """Keep looking for the outcome of ``request_id`` in the background until it is known."""
-        self.background.spawn(self._finish(prepared, request_id, probe, key))
+    row: RowRef
+    prepared: Prepared
+    probe: Probe
+    owns_key: bool
+    state: TradeState | None = None  # None: sent, but the call failed before it was settled
+    status: int = 0
+    result: dict[str, Any] | None = None
 
-    async def _finish(
-        self, prepared: Prepared, request_id: str, probe: Probe, key: str | None
-    ) -> None:
-        absent = 0
-        for delay in BACKGROUND_DELAYS_S:
-            await asyncio.sleep(delay)
-            try:
-                async with self.reopen() as terminal:
-                    found = await probe(terminal)
-                    if found is None:
-                        absent += 1
-                        if absent < ABSENT_CONFIRMATIONS:
-                            continue
-                        sent = Sent(state="not_executed")
-                    else:
-                        sent = Sent(state="done", answer=found, reconciled=True)
-                    position = await _position_of(terminal, prepared, sent)
-            except Exception as exc:  # any failure: keep looking later
-                log.info("background reconciliation of %s: %s", request_id, type(exc).__name__)
-                continue
-            await self._resolve(prepared, request_id, sent, position, key)
-            return
-        log.warning("trade request %s: outcome still unknown after reconciliation", request_id)
-
-    async def _resolve(
-        self, prepared: Prepared, request_id: str, sent: Sent, position: int, key: str | None
-    ) -> None:
-        async with self._scope() as session:
-            row = await trades.get_for_user(session, self.user_id, request_id)
-            assert row is not None
-            status, body = result_body(prepared, sent, request_id, row.client_id, position)
-            await trades.set_state(session, row, _state(sent), body)
-            if key is not None:
-                record = await idempotency.find(session, user_id=self.user_id, key=key)
-                if record is not None and sent.state == "not_executed":
-                    await idempotency.release(session, record)  # the client may simply retry
-                elif record is not None:
-                    await idempotency.complete(session, record, status_code=status, body=body)
-            await audit.append(
-                session,
-                user_id=self.user_id,
-                action="trade.reconciled",
-                account_id=self.account_id,
-                request={"request_id": request_id},
-                outcome={"status": status, **body},
-                retcode=body.get("retcode"),
-                ip=None,
-            )
-        log.info("trade request %s reconciled: %s", request_id, sent.state)
+    def settle(self, state: TradeState, status: int, result: dict[str, Any]) -> None:
+        self.state, self.status, self.result = state, status, result
 
 
 @dataclass(kw_only=True)
@@ -150,7 +88,11 @@ class Desk(Ledger):
     """One state-changing call on the caller's account (see the module docstring)."""
 
     terminal: TerminalPort
-    sends: int = 0  # MT5 requests sent during this call
+    sent: list[_Send] = field(default_factory=list)  # requests that may have reached MT5
+
+    @property
+    def sends(self) -> int:
+        return len(self.sent)
 
     # -- the call ------------------------------------------------------------------------------
 
@@ -167,23 +109,30 @@ class Desk(Ledger):
             return claim
         try:
             answer = await work()
-        except (GatewayError, TerminalError) as exc:
-            if self.sends:  # something reached the terminal first: the error is the answer
-                error = exc if isinstance(exc, GatewayError) else from_terminal_error(exc)
-                await self._complete(claim, error.status, error.body())
-            else:  # refused before anything was sent: the key is free again
-                await self._release(claim)
-            await self._audit(action, payload, {"refused": type(exc).__name__, **_why(exc)}, None)
-            raise
-        except BaseException:
-            if not self.sends:
-                await self._release(claim)
+        except Exception as exc:
+            error = await self._failed(exc, claim, action, payload)
+            if error is exc:
+                raise
+            raise error from exc
+        except BaseException:  # cancelled: what may have been sent is settled in the background
+            if not self.sent:
+                await self._settle(action, payload, {"refused": "cancelled"}, None, release=claim)
+            self._reconcile(claim, everything=True)
             raise
         status, body, final = answer
-        if final:
-            await self._complete(claim, status, body)
         retcode = body.get("retcode") if isinstance(body.get("retcode"), int) else None
-        await self._audit(action, payload, {"status": status, **body}, retcode)
+        try:
+            await self._settle(
+                action,
+                payload,
+                {"status": status, **body},
+                retcode,
+                complete=(status, body) if final else None,
+                key=claim,
+            )
+        except Exception as exc:
+            raise await self._unknown(exc, claim, action, payload) from exc
+        self._reconcile(claim)
         return answer
 
     async def send(
@@ -193,11 +142,10 @@ class Desk(Ledger):
 
         ``owns_key``: this send's answer is the call's answer, so a background reconciliation
         completes the idempotency key with it (not so for one close of close-all)."""
-        self.sends += 1
         client_id = trades.new_client_id()
         prepared.request["comment"] = mt5_comment(client_id, user_comment)
         async with self._scope() as session:
-            row = await trades.create(
+            created = await trades.create(
                 session,
                 user_id=self.user_id,
                 account_id=self.account_id,
@@ -205,22 +153,152 @@ class Desk(Ledger):
                 idempotency_key=key,
                 client_id=client_id,
             )
+            row = RowRef(created.request_id, client_id)
         probe = prepared.probe or ByClientId(client_id, prepared.symbol, prepared.server_now_s)
-        sent = await sender.send(self.terminal, prepared.request, prepared.plan, probe)
-        position = await _position_of(self.terminal, prepared, sent)
+        entry = _Send(row, prepared, probe, owns_key)
+        self.sent.append(entry)  # from here on the request may reach the broker
+        try:
+            sent = await sender.send(self.terminal, prepared.request, prepared.plan, probe)
+        except TradeError as exc:  # the terminal refused it locally: the broker saw nothing
+            entry.settle(TradeState.FAILED, exc.status, exc.body())
+            raise
+        position = await position_of(self.terminal, prepared, sent)
         status, body = result_body(prepared, sent, row.request_id, client_id, position)
-        state = _state(sent)
-        async with self._scope() as session:
-            await trades.set_state(session, row, state, body)
-        if sent.state == "unknown":
-            self.finish_later(prepared, row.request_id, probe, key if owns_key else None)
+        entry.settle(state_of(sent), status, body)
         return status, body, sent.state != "unknown"
+
+    # -- failures ------------------------------------------------------------------------------
+
+    async def _failed(
+        self, exc: Exception, claim: str | None, action: str, payload: dict[str, Any]
+    ) -> Exception:
+        """The exception the call answers with, once the ledger knows what happened."""
+        if any(entry.state is None for entry in self.sent):
+            return await self._unknown(exc, claim, action, payload)
+        if isinstance(exc, GatewayError | TerminalError):
+            error = exc if isinstance(exc, GatewayError) else from_terminal_error(exc)
+            outcome = {"refused": type(exc).__name__, **error.body()}
+            if not self.sent:  # refused before anything was sent: the key is free again
+                await self._settle(action, payload, outcome, None, release=claim)
+                return error
+            try:  # what was sent is settled: the error is the call's answer
+                complete = (error.status, error.body())
+                await self._settle(action, payload, outcome, None, complete=complete, key=claim)
+            except Exception as store_exc:
+                return await self._unknown(store_exc, claim, action, payload)
+            return error
+        if self.sent:  # a failure after sends whose results are known, e.g. between two sends
+            return await self._unknown(exc, claim, action, payload)
+        log.error("trade call %s failed before sending: %s", action, type(exc).__name__)
+        await self._settle(action, payload, {"refused": type(exc).__name__}, None, release=claim)
+        return exc
+
+    async def _unknown(
+        self, exc: Exception, claim: str | None, action: str, payload: dict[str, Any]
+    ) -> OutcomeUnknown:
+        """After a send, the call failed (``exc``): answer 504 with the requests to poll."""
+        log.error("trade call %s failed after sending: %s", action, type(exc).__name__)
+        ids = [entry.row.request_id for entry in self.sent]
+        error = OutcomeUnknown(
+            f"The call failed after sending ({type(exc).__name__}); the outcome is being "
+            "reconciled: poll GET /api/v1/trades/requests/{request_id}",
+            extra={"request_id": ids[-1], "request_ids": ids, "state": "unknown"},
+        )
+        for entry in self.sent:
+            if entry.state is None:
+                entry.settle(TradeState.UNKNOWN, error.status, error.body())
+        outcome = {"refused": type(exc).__name__, **error.body()}
+        complete: tuple[int, Any] | None = (error.status, error.body())
+        if self._single() is not None:  # the key gets this send's own answer
+            entry = self.sent[0]
+            known = entry.state != TradeState.UNKNOWN and entry.result is not None
+            complete = (entry.status, entry.result) if known else None  # else: reconciliation
+        try:
+            await self._settle(action, payload, outcome, None, complete=complete, key=claim)
+        except Exception as store_exc:  # the store itself fails: keep at least the audit entry
+            log.error("trade ledger of %s not settled: %s", action, type(store_exc).__name__)
+            await self._audit_alone(action, payload, outcome)
+            self._reconcile(claim, everything=True)
+            return error
+        self._reconcile(claim)
+        return error
+
+    def _single(self) -> _Send | None:
+        """The call's one send when its answer is the call's answer."""
+        if len(self.sent) == 1 and self.sent[0].owns_key:
+            return self.sent[0]
+        return None
+
+    def _reconcile(self, key: str | None, *, everything: bool = False) -> None:
+        """Look in the background for the sends whose outcome is unknown (``everything``: the
+        ledger could not record any outcome of this call)."""
+        owner = key if self._single() is not None else None
+        for entry in self.sent:
+            if everything or entry.state == TradeState.UNKNOWN:
+                self.finish_later(entry.prepared, entry.row, entry.probe, owner)
+
+    # -- the ledger ----------------------------------------------------------------------------
+
+    async def _settle(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        outcome: dict[str, Any],
+        retcode: int | None,
+        *,
+        key: str | None = None,
+        complete: tuple[int, Any] | None = None,
+        release: str | None = None,
+    ) -> None:
+        """One transaction: the results of the sends, the key's answer (``complete`` for
+        ``key``) or its release, and the audit entry."""
+        async with self._scope() as session:
+            for entry in self.sent:
+                if entry.state is not None:
+                    await trades.settle(session, entry.row.request_id, entry.state, entry.result)
+            if key is not None and complete is not None:
+                status, body = complete
+                await idempotency.complete_key(
+                    session, user_id=self.user_id, key=key, status_code=status, body=body
+                )
+            if release is not None:
+                await idempotency.release_key(session, user_id=self.user_id, key=release)
+            await self._append_audit(session, action, payload, outcome, retcode)
+
+    async def _audit_alone(
+        self, action: str, payload: dict[str, Any], outcome: dict[str, Any]
+    ) -> None:
+        try:
+            async with self._scope() as session:
+                await self._append_audit(session, action, payload, outcome, None)
+        except Exception as exc:
+            log.error("audit entry of %s not written: %s", action, type(exc).__name__)
+
+    async def _append_audit(
+        self,
+        session: AsyncSession,
+        action: str,
+        request: dict[str, Any],
+        outcome: dict[str, Any],
+        retcode: int | None,
+    ) -> None:
+        await audit.append(
+            session,
+            user_id=self.user_id,
+            action=action,
+            account_id=self.account_id,
+            request=request,
+            outcome=outcome,
+            retcode=retcode,
+            ip=self.ip,
+        )
 
     # -- idempotency ---------------------------------------------------------------------------
 
     async def _claim(
         self, key: str | None, action: str, payload: dict[str, Any]
-    ) -> IdempotencyKey | Answer | None:
+    ) -> str | Answer | None:
+        """The claimed key, or the stored answer of a completed one."""
         if key is None:
             return None
         fingerprint = idempotency.request_hash({"action": action, **payload})
@@ -229,7 +307,7 @@ class Desk(Ledger):
                 session, user_id=self.user_id, key=key, request_hash=fingerprint
             )
         if claim.outcome == Outcome.STARTED:
-            return claim.record
+            return key
         if claim.outcome == Outcome.COMPLETED:
             body = dict(claim.record.response_body or {})
             return int(claim.record.response_status or 200), {**body, "replayed": True}, True
@@ -245,63 +323,9 @@ class Desk(Ledger):
             extra={"request_ids": pending},
         )
 
-    async def _complete(self, claim: IdempotencyKey | None, status: int, body: Any) -> None:
-        if claim is not None:
-            async with self._scope() as session:
-                await idempotency.complete(session, claim, status_code=status, body=body)
-
-    async def _release(self, claim: IdempotencyKey | None) -> None:
-        if claim is not None:
-            async with self._scope() as session:
-                await idempotency.release(session, claim)
-
     async def _requests_of_key(self, key: str) -> list[str]:
         async with self._scope() as session:
             stmt = select(TradeRequest.request_id).where(
                 TradeRequest.user_id == self.user_id, TradeRequest.idempotency_key == key
             )
             return list((await session.scalars(stmt)).all())
-
-    async def _audit(
-        self, action: str, request: dict[str, Any], outcome: dict[str, Any], retcode: int | None
-    ) -> None:
-        async with self._scope() as session:
-            await audit.append(
-                session,
-                user_id=self.user_id,
-                action=action,
-                account_id=self.account_id,
-                request=request,
-                outcome=outcome,
-                retcode=retcode,
-                ip=self.ip,
-            )
-
-
-def _state(sent: Sent) -> TradeState:
-    return {
-        "done": TradeState.DONE,
-        "rejected": TradeState.FAILED,
-        "not_executed": TradeState.FAILED,
-        "unknown": TradeState.UNKNOWN,
-    }[sent.state]
-
-
-def _why(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, GatewayError):
-        return exc.body()
-    return {"detail": str(exc)}
-
-
-async def _position_of(terminal: TerminalPort, prepared: Prepared, sent: Sent) -> int:
-    """The position a deal opened or changed (netting may add to an existing one)."""
-    if prepared.ticket:
-        return prepared.ticket
-    answer = sent.answer or {}
-    if sent.state != "done" or not answer.get("deal"):
-        return 0
-    try:
-        deals = await terminal.history_deals_get(ticket=int(answer["order"]))
-    except TerminalError:
-        return int(answer.get("order") or 0)
-    return int(deals[0]["position_id"]) if deals else int(answer.get("order") or 0)

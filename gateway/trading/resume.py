@@ -4,7 +4,7 @@ A restart (or a crash) between sending an order and settling its answer leaves i
 ``pending`` or ``unknown``, and its idempotency key in progress. At start the gateway takes
 those rows up again the way it settles a lost answer: the orders, deals and positions a request
 creates carry the row's client id at the start of their comment, so a background look-up finds
-the request or, after repeated look-ups, proves it absent (``gateway.trading.desk.Ledger``).
+the request or, after repeated look-ups, proves it absent (``gateway.trading.ledger.Ledger``).
 
 Requests that create nothing (SL/TP change, order modify or cancel) leave no comment to find.
 Sending one of them twice is harmless (the second answers "no changes" or "invalid order"), so
@@ -22,8 +22,8 @@ from gateway.auth.schemas import User
 from gateway.db import session_scope
 from gateway.mt5enums import ORDER_TYPES
 from gateway.store import idempotency, trades
-from gateway.store.models import IdempotencyStatus, TradeRequest
-from gateway.trading.desk import Ledger, Reconciliations, Reopen
+from gateway.store.models import TradeRequest
+from gateway.trading.ledger import Ledger, Reconciliations, Reopen, RowRef
 from gateway.trading.prepare import Prepared
 from gateway.trading.reconcile import ByClientId
 
@@ -81,12 +81,9 @@ def _look_again(
         background=background,
     )
     probe = ByClientId(row.client_id, prepared.symbol, created_s)
-    ledger.finish_later(prepared, row.request_id, probe, row.idempotency_key)
+    ledger.finish_later(prepared, RowRef(row.request_id, row.client_id), probe, row.idempotency_key)
 
 
 async def _release_key(session: AsyncSession, row: TradeRequest) -> None:
-    if row.idempotency_key is None:
-        return
-    record = await idempotency.find(session, user_id=row.user_id, key=row.idempotency_key)
-    if record is not None and record.status == IdempotencyStatus.IN_PROGRESS:
-        await idempotency.release(session, record)
+    if row.idempotency_key is not None:
+        await idempotency.release_key(session, user_id=row.user_id, key=row.idempotency_key)

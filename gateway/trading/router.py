@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from gateway.accounts.context import AccountDep
 from gateway.deps import CurrentUser, SessionDep
-from gateway.errors import GatewayError, NotFound
+from gateway.errors import GatewayError, NotFound, from_terminal_error
 from gateway.store import trades
+from gateway.terminal.errors import TerminalError
 from gateway.trading import manage as m
 from gateway.trading import prepare as p
 from gateway.trading import retcodes
@@ -31,10 +32,12 @@ from gateway.trading.schemas import (
     TradeRequestState,
     TradeResult,
 )
+from gateway.validation import Deviation, RequestId, Volume
+from gateway.validation import Ticket as TicketNumber
 
 router = APIRouter(tags=["trading"])
 
-Ticket = Annotated[int, Path(ge=1, le=2**63 - 1, description="Position or order ticket")]
+Ticket = Annotated[TicketNumber, Path(description="Position or order ticket")]
 TRADE_DOC: dict[int | str, dict[str, Any]] = {
     409: {"description": "Requote/price changed/market closed, or a duplicate in progress"},
     403: {"description": "Investor (read-only) account or trading disabled"},
@@ -118,8 +121,8 @@ async def close_position(
     ticket: Ticket,
     desk: DeskDep,
     ctx: AccountDep,
-    volume: Annotated[float | None, Query(gt=0, description="Partial close volume")] = None,
-    deviation: Annotated[int, Query(ge=0, le=100_000)] = 20,
+    volume: Annotated[Volume | None, Query(description="Partial close volume (lots)")] = None,
+    deviation: Annotated[Deviation, Query(description="Accepted slippage in points")] = 20,
     key: IdempotencyKey = None,
 ) -> Any:
     """Close a position, or part of it (seed answer: success, ticket, volume, price)."""
@@ -155,8 +158,8 @@ async def close_all(
     async def work() -> Answer:
         p.require_trader(ctx.account)
         rows = await ctx.terminal.positions_get(symbol=body.symbol)
-        results = []
-        for row in rows:
+        results: list[dict[str, Any]] = []
+        for index, row in enumerate(rows):
             try:
                 prepared = await m.prepare_close(
                     ctx.terminal, ctx.account, row["ticket"], None, body.deviation, pos=row
@@ -164,7 +167,16 @@ async def close_all(
             except GatewayError as exc:  # e.g. this symbol is disabled: report, go on
                 results.append({"success": False, "ticket": row["ticket"], **exc.body()})
                 continue
-            _, result, _ = await desk.send(prepared, body.comment, key, owns_key=False)
+            except TerminalError as exc:  # the terminal is gone: the rest is not attempted
+                error = from_terminal_error(exc).body()
+                results += [
+                    {"success": False, "ticket": r["ticket"], **error} for r in rows[index:]
+                ]
+                break
+            try:
+                _, result, _ = await desk.send(prepared, body.comment, key, owns_key=False)
+            except GatewayError as exc:  # refused by the terminal itself: nothing was sent
+                result = {"success": False, "ticket": row["ticket"], **exc.body()}
             results.append(result)
         closed = sum(1 for r in results if r["success"])
         status = 200 if closed == len(results) else 207
@@ -247,7 +259,9 @@ async def check_trade(body: CheckBody, ctx: AccountDep) -> Any:
 
 @router.get("/trades/requests/{request_id}", response_model=TradeRequestState)
 async def trade_request(
-    request_id: Annotated[str, Path(max_length=64)], user: CurrentUser, session: SessionDep
+    request_id: Annotated[RequestId, Path(description="request_id of a trade answer")],
+    user: CurrentUser,
+    session: SessionDep,
 ) -> TradeRequestState:
     """A trade request the gateway sent for you, with its state (unknown outcomes resolve here)."""
     row = await trades.get_for_user(session, user.id, request_id)

@@ -12,13 +12,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.deps import SYMBOL_PATTERN
+from gateway.validation import (
+    Comment,
+    Deviation,
+    Level,
+    Magic,
+    Points,
+    Price,
+    Ticket,
+    UtcTime,
+    Volume,
+)
 
 Filling = Literal["fok", "ioc", "return", "boc"]
 PendingType = Literal[
     "buy_limit", "sell_limit", "buy_stop", "sell_stop", "buy_stop_limit", "sell_stop_limit"
 ]
 Expiration = Literal["gtc", "day", "specified", "specified_day"]
-U64 = 2**64 - 1
 
 
 class _Body(BaseModel):
@@ -26,13 +36,13 @@ class _Body(BaseModel):
 
 
 class StopsFields(_Body):
-    stop_loss: float | None = Field(None, ge=0, description="SL price (0 removes it)")
-    take_profit: float | None = Field(None, ge=0, description="TP price (0 removes it)")
-    stop_loss_points: int | None = Field(
-        None, gt=0, le=10_000_000, description="SL as a distance in points from the price"
+    stop_loss: Level | None = Field(None, description="SL price (0 removes it)")
+    take_profit: Level | None = Field(None, description="TP price (0 removes it)")
+    stop_loss_points: Points | None = Field(
+        None, description="SL as a distance in points from the price"
     )
-    take_profit_points: int | None = Field(
-        None, gt=0, le=10_000_000, description="TP as a distance in points from the price"
+    take_profit_points: Points | None = Field(
+        None, description="TP as a distance in points from the price"
     )
 
     @model_validator(mode="after")
@@ -46,13 +56,12 @@ class StopsFields(_Body):
 
 class OrderFields(StopsFields):
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["EURUSD"])
-    volume: float = Field(gt=0, le=1_000_000, description="Lots")
-    magic: int = Field(0, ge=0, le=U64, description="Expert id copied to order/deal/position")
-    comment: str = Field(
+    volume: Volume = Field(description="Lots")
+    magic: Magic = Field(0, description="Expert id copied to order/deal/position")
+    comment: Comment = Field(
         "",
-        max_length=64,
-        description="Kept after the gateway's 12-character client id, cut "
-        "to 16 characters (MT5 keeps 29)",
+        description="Kept after the gateway's 12-character client id and a space, cut to 16 "
+        "UTF-16 code units (MT5 keeps 29 of the whole comment; an emoji takes two)",
     )
     filling: Filling | None = Field(
         None, description="Preferred filling policy; on 10030 the next allowed one is tried"
@@ -67,21 +76,21 @@ class TradeBody(OrderFields):
     """A market order (seed 003 body plus optional fields)."""
 
     order_type: Literal["buy", "sell"]
-    price: float | None = Field(
-        None, gt=0, description="Expected price (instant/request execution; default: market)"
+    price: Price | None = Field(
+        None, description="Expected price (instant/request execution; default: market)"
     )
-    deviation: int = Field(20, ge=0, le=100_000, description="Accepted slippage in points")
+    deviation: Deviation = Field(20, description="Accepted slippage in points")
 
 
 class PendingBody(OrderFields):
     order_type: PendingType
-    price: float = Field(gt=0, description="Activation price")
-    stoplimit: float | None = Field(
-        None, gt=0, description="Limit price of the order a stop-limit places"
+    price: Price = Field(description="Activation price")
+    stoplimit: Price | None = Field(
+        None, description="Limit price of the order a stop-limit places"
     )
     expiration: Expiration = "gtc"
-    expiration_time: datetime | None = Field(
-        None, description="UTC time (ISO-8601) for expiration specified/specified_day"
+    expiration_time: UtcTime | None = Field(
+        None, description="UTC time (ISO-8601; no zone means UTC) for expiration specified(_day)"
     )
 
     @model_validator(mode="after")
@@ -97,9 +106,9 @@ class CheckBody(OrderFields):
     """order_check of a market or pending order."""
 
     order_type: Literal["buy", "sell"] | PendingType
-    price: float | None = Field(None, gt=0)
-    stoplimit: float | None = Field(None, gt=0)
-    deviation: int = Field(20, ge=0, le=100_000)
+    price: Price | None = None
+    stoplimit: Price | None = None
+    deviation: Deviation = 20
 
 
 class PositionStopsBody(StopsFields):
@@ -107,21 +116,21 @@ class PositionStopsBody(StopsFields):
 
 
 class OrderModifyBody(StopsFields):
-    price: float | None = Field(None, gt=0)
-    stoplimit: float | None = Field(None, gt=0)
+    price: Price | None = None
+    stoplimit: Price | None = None
     expiration: Expiration | None = None
-    expiration_time: datetime | None = None
+    expiration_time: UtcTime | None = None
 
 
 class CloseByBody(_Body):
-    opposite: int = Field(ge=1, le=U64, description="Ticket of the opposite position")
-    comment: str = Field("", max_length=64)
+    opposite: Ticket = Field(description="Ticket of the opposite position")
+    comment: Comment = ""
 
 
 class CloseAllBody(_Body):
     symbol: str | None = Field(None, pattern=SYMBOL_PATTERN, description="Only this symbol")
-    deviation: int = Field(20, ge=0, le=100_000)
-    comment: str = Field("", max_length=64)
+    deviation: Deviation = 20
+    comment: Comment = ""
 
 
 class FillingAttempt(BaseModel):

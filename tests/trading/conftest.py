@@ -1,9 +1,14 @@
 """Fixtures: the real simulator terminal server, the gateway under uvicorn with a SQLite store,
-and stored accounts for a trader, an investor and a risk-limited user."""
+and stored accounts for a trader, an investor and a risk-limited user.
+
+``store_gateway`` is the same gateway on SQLite and on the throwaway PostgreSQL server of
+``tests/store/conftest.py`` (loaded here by path; its ``postgres_server`` fixture is reused).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +29,22 @@ sys.path.insert(0, str(HERE.parent / "terminal"))
 from helpers import HS256_SECRET, GatewayServer, JwksServer, claims, new_es256, sign  # noqa: E402
 from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
 from sim_control import SimControl  # noqa: E402
-from trading_support import FROZEN_MS, TERMINAL_TIMEOUT_S, Accounts, Api  # noqa: E402
+from trading_support import (  # noqa: E402
+    FROZEN_MS,
+    TERMINAL_TIMEOUT_S,
+    Accounts,
+    Api,
+    StoreGateway,
+)
+
+_spec = importlib.util.spec_from_file_location(
+    "store_fixtures", HERE.parent / "store" / "conftest.py"
+)
+assert _spec is not None and _spec.loader is not None
+store_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(store_fixtures)
+postgres_server = store_fixtures.postgres_server
+Databases = store_fixtures.Databases
 
 TRADER, INVESTOR, RISKY = "trader-1", "investor-1", "risky-1"
 SINGLE = "single-1"  # no stored account: uses the configured one
@@ -96,23 +116,13 @@ async def _seed(url: str, keyring: Keyring) -> Accounts:
         await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def gateway_and_accounts(
-    jwks: JwksServer,
-    sim_server: TerminalServerProcess,
-    control: SimControl,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[GatewayServer, Accounts]]:
-    db = tmp_path_factory.mktemp("trading") / "gateway.db"
-    url = f"sqlite+aiosqlite:///{db}"
-    key = generate_key("k1")
-    ids = asyncio.run(_seed(url, Keyring.parse(key)))
-    settings = Settings(  # type: ignore[call-arg]
+def _settings(jwks: JwksServer, sim: TerminalServerProcess, url: str, key: str) -> Settings:
+    return Settings(  # type: ignore[call-arg]
         _env_file=None,
         environment="production",
         supabase_url=jwks.supabase_url,
         supabase_jwt_secret=HS256_SECRET,
-        terminals=f"t1={sim_server.host}:{sim_server.port}",
+        terminals=f"t1={sim.host}:{sim.port}",
         server_utc_offsets="Sim-Demo=7200",
         terminal_timeout_s=TERMINAL_TIMEOUT_S,
         terminal_connect_timeout_s=2.0,
@@ -125,8 +135,63 @@ def gateway_and_accounts(
         request_timeout_s=60.0,
         pool_health_interval_s=0.5,
     )
-    with GatewayServer(create_app(settings)) as server:
+
+
+def _serve(
+    jwks: JwksServer, sim: TerminalServerProcess, url: str
+) -> Iterator[tuple[GatewayServer, Accounts]]:
+    key = generate_key("k1")
+    ids = asyncio.run(_seed(url, Keyring.parse(key)))
+    with GatewayServer(create_app(_settings(jwks, sim, url, key))) as server:
         yield server, ids
+
+
+@pytest.fixture(scope="session")
+def trading_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('trading') / 'gateway.db'}"
+
+
+@pytest.fixture(scope="session")
+def gateway_and_accounts(
+    jwks: JwksServer, sim_server: TerminalServerProcess, control: SimControl, trading_db_url: str
+) -> Iterator[tuple[GatewayServer, Accounts]]:
+    yield from _serve(jwks, sim_server, trading_db_url)
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.needs_binary("postgres"))],
+)
+def store_gateway(
+    request: pytest.FixtureRequest,
+    jwks: JwksServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[StoreGateway]:
+    """The trading gateway on SQLite (the session's own) and on PostgreSQL. The PostgreSQL one
+    has a simulator of its own: two gateways must not share one terminal's login."""
+    if request.param == "sqlite":
+        server, ids = request.getfixturevalue("gateway_and_accounts")
+        url = request.getfixturevalue("trading_db_url")
+        yield StoreGateway(server, ids, request.getfixturevalue("control"), url)
+        return
+    pg = request.getfixturevalue("postgres_server")
+    url = Databases("postgresql", tmp_path_factory.mktemp("pg"), pg).empty()
+    with (
+        start_terminal_server(terminals=1) as sim,
+        SimControl(sim.host, sim.port) as control,
+    ):
+        control.freeze_time(ms=FROZEN_MS)
+        for server, ids in _serve(jwks, sim, url):
+            yield StoreGateway(server, ids, control, url)
+
+
+@pytest.fixture
+def store_api(store_gateway: StoreGateway, jwks: JwksServer) -> Iterator[Api]:
+    """The trader's client on the hedging account, through ``store_gateway``, on a fresh world."""
+    store_gateway.control.reset()
+    store_gateway.control.freeze_time(ms=FROZEN_MS)
+    with Api(store_gateway.server.url, _token(jwks, TRADER), store_gateway.ids.hedging) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from helpers import GatewayServer
+    from sim_control import SimControl
 
 # Tuesday 2025-11-25 12:00:00 UTC (14:00 server time): every market of the catalog is open.
 FROZEN_MS = 1_764_072_000_000
@@ -20,6 +24,16 @@ class Accounts:
     netting: str  # trader's 10003 (USD, netting)
     investor: str  # investor user's 10001 (read-only)
     risky: str  # risk-limited user's 10002 (EUR, hedging)
+
+
+@dataclass(frozen=True)
+class StoreGateway:
+    """A trading gateway with the simulator behind it and its database URL."""
+
+    server: GatewayServer
+    ids: Accounts
+    control: SimControl
+    url: str
 
 
 class Api:
@@ -53,7 +67,9 @@ class Api:
         account_id = account or self.account_id
         if account_id is not None:
             params.setdefault("account_id", account_id)
-        headers = {"Idempotency-Key": key} if key else {}
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if key:
+            headers["Idempotency-Key"] = key
         return self.http.request(method, path, params=params, headers=headers, **kwargs)
 
     def post(self, path: str, body: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:

@@ -1,0 +1,157 @@
+"""An account's trade ledger after the HTTP call: finishing requests whose outcome is unknown.
+
+A request whose answer was lost (timeout, dropped connection, or a failure of the gateway
+itself after the send) keeps its ``trade_requests`` row, committed before the send. A
+background task looks for it on the terminal until it finds it or proves it absent, then
+settles the row, the idempotency key and the audit trail in one transaction
+(:meth:`Ledger.finish_later`). ``gateway.trading.resume`` uses the same at startup for rows an
+earlier run left unsettled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.db import session_scope
+from gateway.store import audit, idempotency, trades
+from gateway.store.models import TradeState
+from gateway.terminal.errors import TerminalError
+from gateway.terminal.port import TerminalPort
+from gateway.trading.prepare import Prepared
+from gateway.trading.reconcile import Probe
+from gateway.trading.results import result_body
+from gateway.trading.sender import Sent
+
+log = logging.getLogger("gateway.trading")
+
+Reopen = Callable[[], AbstractAsyncContextManager[TerminalPort]]
+BACKGROUND_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+ABSENT_CONFIRMATIONS = 3  # successful look-ups finding nothing before "not executed"
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """A ``trade_requests`` row by its ids (plain values: no ORM object outlives its session)."""
+
+    request_id: str
+    client_id: str
+
+
+class Reconciliations:
+    """The app's background look-ups for unknown outcomes (one set per app, in its lifespan)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Cancel them at shutdown; the next start resumes their requests from the ledger."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@dataclass(kw_only=True)
+class Ledger:
+    """An account's trade ledger and audit trail, and the finishing of unknown outcomes: all
+    that outlives one HTTP call (background reconciliation, resumption after a restart)."""
+
+    account_id: str
+    user_id: str
+    sessions: async_sessionmaker[AsyncSession]
+    reopen: Reopen
+    background: Reconciliations
+    ip: str | None = None
+
+    def _scope(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return session_scope(self.sessions)
+
+    def finish_later(self, prepared: Prepared, row: RowRef, probe: Probe, key: str | None) -> None:
+        """Keep looking for the outcome of ``row`` in the background until it is known; then
+        settle it (and complete or release ``key`` with it)."""
+        self.background.spawn(self._finish(prepared, row, probe, key))
+
+    async def _finish(self, prepared: Prepared, row: RowRef, probe: Probe, key: str | None) -> None:
+        absent = 0
+        found: Sent | None = None
+        position = 0
+        for delay in BACKGROUND_DELAYS_S:
+            await asyncio.sleep(delay)
+            try:
+                if found is None:
+                    async with self.reopen() as terminal:
+                        record = await probe(terminal)
+                        if record is None:
+                            absent += 1
+                            if absent < ABSENT_CONFIRMATIONS:
+                                continue
+                            sent = Sent(state="not_executed")
+                        else:
+                            sent = Sent(state="done", answer=record, reconciled=True)
+                        position = await position_of(terminal, prepared, sent)
+                    found = sent
+                await self._resolve(prepared, row, found, position, key)
+            except Exception as exc:  # any failure (terminal or store): keep trying later
+                log.info("background reconciliation of %s: %s", row.request_id, type(exc).__name__)
+                continue
+            return
+        log.warning("trade request %s: outcome still unknown after reconciliation", row.request_id)
+
+    async def _resolve(
+        self, prepared: Prepared, row: RowRef, sent: Sent, position: int, key: str | None
+    ) -> None:
+        status, body = result_body(prepared, sent, row.request_id, row.client_id, position)
+        async with self._scope() as session:
+            await trades.settle(session, row.request_id, state_of(sent), body)
+            if key is not None and sent.state == "not_executed":
+                await idempotency.release_key(session, user_id=self.user_id, key=key)
+            elif key is not None:
+                await idempotency.complete_key(
+                    session, user_id=self.user_id, key=key, status_code=status, body=body
+                )
+            await audit.append(
+                session,
+                user_id=self.user_id,
+                action="trade.reconciled",
+                account_id=self.account_id,
+                request={"request_id": row.request_id},
+                outcome={"status": status, **body},
+                retcode=body.get("retcode"),
+                ip=None,
+            )
+        log.info("trade request %s reconciled: %s", row.request_id, sent.state)
+
+
+def state_of(sent: Sent) -> TradeState:
+    return {
+        "done": TradeState.DONE,
+        "rejected": TradeState.FAILED,
+        "not_executed": TradeState.FAILED,
+        "unknown": TradeState.UNKNOWN,
+    }[sent.state]
+
+
+async def position_of(terminal: TerminalPort, prepared: Prepared, sent: Sent) -> int:
+    """The position a deal opened or changed (netting may add to an existing one)."""
+    if prepared.ticket:
+        return prepared.ticket
+    answer = sent.answer or {}
+    if sent.state != "done" or not answer.get("deal"):
+        return 0
+    try:
+        deals = await terminal.history_deals_get(ticket=int(answer["order"]))
+    except TerminalError:
+        return int(answer.get("order") or 0)
+    return int(deals[0]["position_id"]) if deals else int(answer.get("order") or 0)
