@@ -17,7 +17,7 @@ Two ways to use it:
   ``await throttle.begin(attempt)``, then ``failure(attempt, reason)``, ``success(attempt)``
   or ``release(attempt)``.
 
-Failures are written to the audit log (action ``login_failed``) with the targets and the lock.
+Failures are written to the audit log (action ``login.failed``) with the targets and the lock.
 Each step runs in its own short transaction: the request's transaction rolls back on the error
 answer, and the count must stay.
 """
@@ -42,7 +42,7 @@ from gateway.store.throttle import Locked, Policy
 
 log = logging.getLogger("gateway.throttle")
 
-FAILED_ACTION = "login_failed"
+FAILED_ACTION = "login.failed"
 Classify = Callable[[Exception], str | None]  # a failure reason, or None: proves nothing
 
 
