@@ -19,6 +19,10 @@ Admins are not special here: account endpoints reach only the caller's own accou
 terminal already on the resolved account's broker server, without a switch (only when no
 terminal is on that server does one log into the account).
 
+Both take the pool's per-user share in the caller's name: a caller who already has their share
+of terminal work in progress gets 429 ``USER_BUSY`` with ``Retry-After`` at once, and the pool
+serves users in turn (``gateway/terminal/user_shares.py``, ``scheduler.py``).
+
 Passwords are decrypted only when a terminal must log in (the pool calls ``credentials``), and
 investor logins are distinct pool accounts from master logins of the same number, so a
 read-only session never serves a trading request or the other way round.
@@ -40,12 +44,12 @@ from gateway.auth.schemas import User
 from gateway.config import Settings
 from gateway.db import session_scope
 from gateway.deps import CurrentUser, KeyringDep, PoolDep, SettingsDep
-from gateway.errors import AccountNotFound, GatewayError, NoAccount
+from gateway.errors import AccountNotFound, GatewayError, NoAccount, PoolBusyError
 from gateway.store import accounts as store
 from gateway.store.crypto import CryptoError, Keyring
 from gateway.store.models import AccountStatus, Mt5Account
 from gateway.terminal.errors import MT5Error
-from gateway.terminal.pool import AccountKey, TerminalPool
+from gateway.terminal.pool import AccountKey, TerminalPool, UserBusy
 from gateway.terminal.port import TerminalPort
 
 DEFAULT_ACCOUNT_ID = "default"
@@ -251,18 +255,37 @@ async def get_account_context(
     """The caller's account and a terminal logged into it, held until the endpoint returns."""
     resolved = await _resolve(request, user, keyring, settings, account_id)
     deadline = pool.deadline(settings.request_timeout_s)
-    async with account_session(request, pool, resolved, deadline) as terminal:
-        yield AccountContext(user=user, account=resolved.ref, terminal=terminal)
+    try:
+        async with account_session(request, pool, resolved, deadline) as terminal:
+            yield AccountContext(user=user, account=resolved.ref, terminal=terminal)
+    except UserBusy as exc:
+        raise UserBusyError.of(exc) from None
+
+
+class UserBusyError(PoolBusyError):
+    """The caller already has their share of the terminal pool's work in progress."""
+
+    status, code = 429, "USER_BUSY"
+
+    @classmethod
+    def of(cls, exc: UserBusy) -> UserBusyError:
+        return cls(
+            f"You already have {exc.limit} MT5 requests in progress; "
+            "retry when one of them has finished",
+            exc.retry_after_s,
+        )
 
 
 @asynccontextmanager
 async def account_session(
     request: Request, pool: TerminalPool, resolved: ResolvedAccount, deadline: float
 ) -> AsyncIterator[TerminalPort]:
-    """``pool.session`` for ``resolved`` that records login outcomes on the stored account."""
+    """``pool.session`` for ``resolved``, in its user's share, that records login outcomes on the
+    stored account."""
     entered = False
+    session = pool.session(resolved.key, resolved.credentials, deadline, user=resolved.ref.user_id)
     try:
-        async with pool.session(resolved.key, resolved.credentials, deadline) as terminal:
+        async with session as terminal:
             entered = True
             await record_login(request, resolved)
             yield terminal
@@ -298,8 +321,13 @@ async def get_market_terminal(
     resolved = await _resolve(request, user, keyring, settings, account_id)
     deadline = pool.deadline(settings.request_timeout_s)
     fallback = (resolved.key, resolved.credentials)
-    async with pool.market_data(resolved.ref.server, deadline, fallback) as terminal:
-        yield terminal
+    try:
+        async with pool.market_data(
+            resolved.ref.server, deadline, fallback, user=resolved.ref.user_id
+        ) as terminal:
+            yield terminal
+    except UserBusy as exc:
+        raise UserBusyError.of(exc) from None
 
 
 AccountDep = Annotated[AccountContext, Depends(get_account_context, scope="function")]

@@ -12,6 +12,14 @@ from fastapi import APIRouter, Query, Response
 from gateway.accounts.context import MarketDep
 from gateway.deps import ClocksDep, SymbolPath
 from gateway.market import service
+from gateway.market import ticks as tick_data
+from gateway.market.limits import (
+    MAX_BARS,
+    MAX_GROUP_CHARS,
+    MAX_GROUP_PARTS,
+    MAX_GROUP_STARS,
+    MAX_TICKS,
+)
 from gateway.market.schemas import (
     MarketDataResponse,
     RangeResponse,
@@ -31,9 +39,12 @@ TimeframeQuery = Annotated[Timeframe, Query(description="MT5 timeframe name")]
 Group = Annotated[
     str | None,
     Query(
-        max_length=1997,
+        max_length=MAX_GROUP_CHARS,
         pattern=r"^[^\x00-\x1f]*$",
-        description="MT5 group filter, e.g. '*USD*,!EUR*'",
+        description=(
+            f"MT5 group filter, e.g. '*USD*,!EUR*': at most {MAX_GROUP_CHARS} characters,"
+            f" {MAX_GROUP_PARTS} comma-separated parts and {MAX_GROUP_STARS} '*'"
+        ),
     ),
 ]
 Start = Annotated[str | None, Query(description="ISO-8601 or epoch seconds (UTC)")]
@@ -69,7 +80,7 @@ async def market_data(
     clocks: ClocksDep,
     symbol: SymbolPath,
     timeframe: TimeframeQuery = H1,
-    bars: Annotated[int, Query(ge=1, le=10_000, description="Number of bars")] = 100,
+    bars: Annotated[int, Query(ge=1, le=MAX_BARS, description="Number of bars")] = 100,
 ) -> Response:
     """The latest bars (OHLCV), oldest first; the newest bar may still be forming."""
     return await service.bars(terminal, clocks, symbol, timeframe.value, bars)
@@ -93,13 +104,13 @@ async def ticks(
     terminal: MarketDep,
     clocks: ClocksDep,
     symbol: SymbolPath,
-    count: Annotated[int, Query(ge=1, le=100_000, description="Maximum number of ticks")] = 1000,
+    count: Annotated[int, Query(ge=1, le=MAX_TICKS, description="Maximum number of ticks")] = 1000,
     start_date: Start = None,
     end_date: End = None,
     flags: Annotated[Literal["all", "info", "trade"], Query()] = "all",
 ) -> Response:
     """Ticks from start_date (to end_date), or the latest `count` ticks without start_date."""
-    return await service.ticks(
+    return await tick_data.ticks(
         terminal, clocks, symbol, count=count, start=start_date, end=end_date, flags=flags
     )
 

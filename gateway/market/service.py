@@ -1,5 +1,7 @@
 """Symbols, quotes, bars and ticks: validated input in, UTC times out.
 
+Ticks are in ``ticks.py``; how much one request may ask for is in ``limits.py``.
+
 A failing data call is classified on the error path only (no extra round trip on success):
 the terminal lost its broker → 503; the symbol does not exist → SYMBOL_NOT_FOUND; it exists but
 is not in Market Watch → it is selected and the call retried once; otherwise → NO_DATA.
@@ -16,7 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gateway import mt5enums as e
-from gateway.errors import NoData, SymbolNotFound, TerminalUnavailable, ValidationFailed
+from gateway.errors import NoData, SymbolNotFound, TerminalUnavailable
+from gateway.market.limits import BARS_PER_CALL, check_group, check_range_bars
 from gateway.market.schemas import (
     ServerTime,
     SymbolResponse,
@@ -28,17 +31,14 @@ from gateway.schemas import PrebuiltJSON, basis_fields
 from gateway.terminal.errors import MT5Error
 from gateway.terminal.port import Record, TerminalPort
 from gateway.terminal.servertime import ServerClocks, TimeBasis
-from gateway.timeparams import parse_range, parse_time
+from gateway.timeparams import parse_range
 
 T = TypeVar("T")
 
-BARS_PER_CALL = 10_000
-MAX_RANGE_BARS = 100_000
-TICK_WINDOWS_S = (600, 3600, 6 * 3600, 86400, 7 * 86400)
 _IPC_CODES = range(-10005, -9999)
 
 
-async def _symbol_call(terminal: TerminalPort, symbol: str, call: Callable[[], Awaitable[T]]) -> T:
+async def symbol_call(terminal: TerminalPort, symbol: str, call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except MT5Error as exc:
@@ -71,7 +71,7 @@ async def _symbol_info(terminal: TerminalPort, symbol: str) -> Record:
         raise SymbolNotFound(symbol) from None
 
 
-async def _no_data(terminal: TerminalPort, symbol: str) -> NoData:
+async def no_data(terminal: TerminalPort, symbol: str) -> NoData:
     await _symbol_info(terminal, symbol)  # raises SymbolNotFound for an unknown symbol
     return NoData(f"No data for {symbol}")
 
@@ -127,7 +127,8 @@ async def list_symbols(
     terminal: TerminalPort, clocks: ServerClocks, group: str | None, details: bool
 ) -> SymbolsResponse:
     """Symbol names (the seed contract); with ``details`` also every full specification,
-    from the same single ``symbols_get`` round trip."""
+    from the same single ``symbols_get`` round trip. The group filter is bounded first."""
+    check_group(group)
     rows = await terminal.symbols_get(group)
     names = [str(r["name"]) for r in rows]
     if not details:
@@ -144,7 +145,7 @@ async def symbol(terminal: TerminalPort, clocks: ServerClocks, name: str) -> Sym
 
 
 async def tick(terminal: TerminalPort, clocks: ServerClocks, symbol: str) -> TickResponse:
-    t = await _symbol_call(terminal, symbol, lambda: terminal.symbol_info_tick(symbol))
+    t = await symbol_call(terminal, symbol, lambda: terminal.symbol_info_tick(symbol))
     basis = await clocks.basis(terminal)
     shift = basis.offset_s or 0
     return TickResponse(
@@ -201,11 +202,11 @@ async def bars(
 ) -> PrebuiltJSON:
     """The latest ``count`` bars, oldest first (the newest one may still be forming)."""
     tf = e.TIMEFRAMES[timeframe]
-    rates = await _symbol_call(
+    rates = await symbol_call(
         terminal, symbol, lambda: terminal.copy_rates_from_pos(symbol, tf, 0, count)
     )
     if len(rates) == 0:
-        raise await _no_data(terminal, symbol)
+        raise await no_data(terminal, symbol)
     basis = await clocks.basis(terminal)
     data = rows_out(rates, BAR_COLUMNS, basis)
     return PrebuiltJSON(
@@ -231,85 +232,25 @@ async def bars_range(
     """Bars whose open time lies in [start, end] (UTC), fetched in chunks."""
     tf_s = e.timeframe_seconds(timeframe)
     start_s, end_s = parse_range(start, end, now=int(time.time()), default_span_s=100 * tf_s)
-    if (end_s - start_s) // tf_s > MAX_RANGE_BARS:
-        raise ValidationFailed(f"range too large: at most {MAX_RANGE_BARS} {timeframe} bars")
+    check_range_bars((end_s - start_s) // tf_s, timeframe)
     basis = await clocks.basis(terminal)
     tf = e.TIMEFRAMES[timeframe]
     parts = []
     for a, b in range_chunks(basis.to_server(start_s), basis.to_server(end_s), timeframe):
         parts.append(
-            await _symbol_call(
+            await symbol_call(
                 terminal, symbol, partial(terminal.copy_rates_range, symbol, tf, a, b)
             )
         )
     rates = np.concatenate(parts) if parts else np.empty(0)
     if len(rates) == 0:
-        raise await _no_data(terminal, symbol)
+        raise await no_data(terminal, symbol)
     data = rows_out(rates, BAR_COLUMNS, basis)
     return PrebuiltJSON(
         {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
         | {"start_date": start_s, "end_date": end_s}
         | basis_fields(basis)
     )
-
-
-async def ticks(
-    terminal: TerminalPort,
-    clocks: ServerClocks,
-    symbol: str,
-    *,
-    count: int,
-    start: str | None,
-    end: str | None,
-    flags: str,
-) -> PrebuiltJSON:
-    """Ticks from ``start`` (up to ``end``), at most ``count``; without ``start`` the latest
-    ``count`` ticks up to ``end`` (default now)."""
-    start_s = parse_time(start, "start_date") if start is not None else None
-    end_s = parse_time(end, "end_date") if end is not None else None
-    if start_s is not None and end_s is not None and start_s > end_s:
-        raise ValidationFailed("start_date must not be after end_date")
-    basis = await clocks.basis(terminal)
-    mode = e.COPY_TICKS[flags]
-    if start_s is not None and end_s is None:
-        frm = basis.to_server(start_s)
-        rows = await _symbol_call(
-            terminal, symbol, lambda: terminal.copy_ticks_from(symbol, frm, count, mode)
-        )
-    elif start_s is not None and end_s is not None:
-        frm, to = basis.to_server(start_s), basis.to_server(end_s)
-        rows = await _symbol_call(
-            terminal, symbol, lambda: terminal.copy_ticks_range(symbol, frm, to, mode)
-        )
-        rows = rows[:count]
-    else:
-        if end_s is not None:
-            to = basis.to_server(end_s)
-        else:  # anchor at the last quote: markets close, and clocks disagree
-            last = await _symbol_call(terminal, symbol, partial(terminal.symbol_info_tick, symbol))
-            to = int(last["time"]) + 1
-        rows = await _latest_ticks(terminal, symbol, to, count, mode)
-    if len(rows) == 0:
-        raise await _no_data(terminal, symbol)
-    data = rows_out(rows, TICK_COLUMNS, basis)
-    return PrebuiltJSON(
-        {"symbol": symbol, "flags": flags, "count": len(data), "data": data} | basis_fields(basis)
-    )
-
-
-async def _latest_ticks(
-    terminal: TerminalPort, symbol: str, to: int, count: int, mode: int
-) -> np.ndarray:
-    """The last ``count`` ticks at or before ``to``, looking back in widening windows."""
-    rows: np.ndarray = np.empty(0)
-    for window in TICK_WINDOWS_S:
-        frm = to - window
-        rows = await _symbol_call(
-            terminal, symbol, partial(terminal.copy_ticks_range, symbol, frm, to, mode)
-        )
-        if len(rows) >= count:
-            break
-    return rows[-count:]
 
 
 async def server_time(terminal: TerminalPort, clocks: ServerClocks) -> ServerTime:
