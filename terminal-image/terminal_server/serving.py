@@ -254,8 +254,8 @@ class GuardedServer(ThreadedServer):
     def _report(self, key, message, *args):
         """A WARNING at most every REPORT_EVERY_S per kind, with how often it happened."""
         now = time.monotonic()
-        last, count = self._reports.get(key, (0.0, 0))
-        if now - last < REPORT_EVERY_S:
+        last, count = self._reports.get(key, (None, 0))
+        if last is not None and now - last < REPORT_EVERY_S:
             self._reports[key] = (last, count + 1)
             return
         self._reports[key] = (now, 0)

@@ -12,12 +12,13 @@ Reusable from other test folders::
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +58,9 @@ class TerminalServerProcess:
         ports: list[int],
         log_path: str,
         compat_port: int | None = None,
+        *,
+        fd_limit: int | None = None,
+        env: Mapping[str, str | None] | None = None,
     ) -> None:
         self.host = host
         self.compat_port = compat_port
@@ -65,18 +69,28 @@ class TerminalServerProcess:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - the server writes to it until stop()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(REPO), str(REPO / "terminal-image"), env.get("PYTHONPATH", "")]
+        environ = dict(os.environ)
+        environ["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO), str(REPO / "terminal-image"), environ.get("PYTHONPATH", "")]
         )
+        for name, value in (env or {}).items():  # None removes a variable
+            if value is None:
+                environ.pop(name, None)
+            else:
+                environ[name] = value
         self.process = subprocess.Popen(
             [sys.executable, "-m", "terminal_server", *args],
             cwd=REPO,
-            env=env,
+            env=environ,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_limit_descriptors(fd_limit) if fd_limit else None,
         )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def output(self) -> str:
         """Everything the server has logged so far (stdout and stderr)."""
@@ -93,7 +107,8 @@ class TerminalServerProcess:
             time.sleep(0.05)
         return self
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """Terminate (SIGTERM, then SIGKILL after 10 s); returns the exit status."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -102,12 +117,23 @@ class TerminalServerProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+        return self.process.returncode
 
     def __enter__(self) -> TerminalServerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _limit_descriptors(limit: int) -> Callable[[], None]:
+    """A ``preexec_fn`` giving the child a soft RLIMIT_NOFILE of ``limit`` (``ulimit -n``)."""
+
+    def apply() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+    return apply
 
 
 def start_terminal_server(
@@ -118,11 +144,15 @@ def start_terminal_server(
     extra_args: Sequence[str] = (),
     classic_compat: bool = False,
     wait: bool = True,
+    fd_limit: int | None = None,
+    env: Mapping[str, str | None] | None = None,
 ) -> TerminalServerProcess:
     """Start ``python -m terminal_server --backend sim`` on free ports and wait until ready.
 
     ``server.ports`` are the terminal ports; with ``classic_compat`` the mt5linux port is
-    ``server.compat_port``. ``extra_args`` go to the CLI as they are (auth, TLS, profile...)."""
+    ``server.compat_port``. ``extra_args`` go to the CLI as they are (auth, TLS, profile...);
+    ``fd_limit`` runs it under that ``ulimit -n``; ``env`` adds (or, with None, removes)
+    environment variables."""
     ports = [port + i for i in range(terminals)] if port else free_ports(terminals + 1, host)
     args = ["--backend", "sim", "--host", host, "--port", str(ports[0])]
     args += ["--terminals", str(terminals), *extra_args]
@@ -132,7 +162,9 @@ def start_terminal_server(
         args += ["--classic-compat-port", str(compat_port)]
     handle, log_path = tempfile.mkstemp(prefix="terminal-server-", suffix=".log")
     os.close(handle)
-    server = TerminalServerProcess(args, host, ports[:terminals], log_path, compat_port)
+    server = TerminalServerProcess(
+        args, host, ports[:terminals], log_path, compat_port, fd_limit=fd_limit, env=env
+    )
     return server.wait_ready() if wait else server
 
 
