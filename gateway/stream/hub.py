@@ -32,7 +32,7 @@ from gateway.terminal.servertime import ServerClocks
 
 log = logging.getLogger("gateway.stream")
 
-PRUNE_EVERY_S = 600.0
+PRUNE_EVERY_S = 600.0  # at most; a short retention prunes more often
 
 
 @dataclass
@@ -196,4 +196,5 @@ class Hub:
                 removed = await self.prune()
                 if removed:
                     log.info("pruned %d events past retention", removed)
-            await asyncio.sleep(PRUNE_EVERY_S)
+            retention = self.settings.stream_event_retention_s
+            await asyncio.sleep(max(1.0, min(PRUNE_EVERY_S, retention / 24)))
