@@ -45,6 +45,7 @@ from gateway.errors import ERROR_RESPONSES, UnhandledErrors, install_error_handl
 from gateway.health.router import admin_router as admin_pool_router
 from gateway.health.router import router as health_router
 from gateway.history.router import router as history_router
+from gateway.journal.router import router as journal_router
 from gateway.logs import RequestLogMiddleware, configure_from_settings, configure_logging
 from gateway.market.router import router as market_router
 from gateway.metrics import MeteredTerminal, Metrics, install_metrics
@@ -280,6 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         history_router,
         audit_router,
         calculate_router,
+        journal_router,
     )
     for router in routers:
         app.include_router(

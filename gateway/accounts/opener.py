@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gateway.accounts.context import AccountContext, AccountIdQuery, get_account_context
+from gateway.accounts.context import AccountContext, get_account_context
 from gateway.deps import CurrentUser, KeyringDep, PoolDep, SettingsDep
 
 _context = asynccontextmanager(get_account_context)
@@ -24,17 +24,13 @@ class AccountOpener:
         keyring: KeyringDep,
         settings: SettingsDep,
         pool: PoolDep,
-        account_id: AccountIdQuery = None,
     ) -> None:
         self.args = (request, user, keyring, settings, pool)
-        self.user = user
-        self.request = request
-        self.account_id = account_id
 
     @asynccontextmanager
     async def open(self, account_id: str | None) -> AsyncIterator[AccountContext]:
-        """The account ``account_id`` (default: ``?account_id=``, then the current one)."""
-        async with _context(*self.args, account_id or self.account_id) as ctx:
+        """The account ``account_id`` (default: the caller's current one)."""
+        async with _context(*self.args, account_id) as ctx:
             yield ctx
 
 

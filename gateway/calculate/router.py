@@ -1,7 +1,6 @@
 """POST /api/v1/calculate/position-size, /margin, /profit, /swap.
 
-The account is named in the body (``account_id``, default: your current account) or in
-``?account_id=`` like every account-scoped endpoint; the body wins."""
+The account is named in the body (``account_id``, default: your current account)."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from gateway import tables  # noqa: F401  (registers every table on Base.metadata)
 from gateway.db import Base, make_engine, normalize_url
-from gateway.store import models  # noqa: F401  (registers the tables on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

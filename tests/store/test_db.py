@@ -21,7 +21,7 @@ from gateway.db import (
     session_scope,
     upgrade_database,
 )
-from gateway.store import models  # noqa: F401
+from gateway import tables  # noqa: F401  (every table, so drift is checked for all)
 
 pytestmark = pytest.mark.anyio
 
