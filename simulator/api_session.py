@@ -4,13 +4,21 @@ account_info and terminal_info.
 Choices where the real terminal's behaviour is not documented:
 
 * ARGS+KW functions ignore keywords they do not know (the package reads them one by one).
-* A fresh terminal has no account: ``initialize()`` without ``login`` works, but account and
-  market functions fail with ``(-1, 'Terminal: Call failed')`` until a login succeeds.
+* The terminal remembers its last account (and the passwords it logged in with), as a real
+  terminal does: ``initialize()`` without ``login`` on a terminal without a session logs into
+  it. A terminal can be started logged in (:meth:`SessionFunctions.start_logged_in`).
+* A fresh terminal that never logged in has no account: ``initialize()`` without ``login``
+  works, but account and market functions fail with ``(-1, 'Terminal: Call failed')`` until a
+  login succeeds.
+* ``initialize(path)`` finds this terminal at ``exe_path`` or at the default install path
+  ``C:\\Program Files\\MetaTrader 5\\terminal64.exe``; any other path answers False with
+  ``(-10003, 'IPC initialize failed, MetaTrader 5 x64 not found')``.
 * A failed ``login()`` keeps the previously logged-in account.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from typing import Any
@@ -33,6 +41,9 @@ TERMINAL_NAME = "MetaTrader 5 Simulator"
 TERMINAL_VERSION = 500
 BUILD = 5370
 RELEASE_DATE = "17 Oct 2025"
+INSTALL_ROOT = "C:\\Program Files"
+DEFAULT_EXE = "C:\\Program Files\\MetaTrader 5\\terminal64.exe"
+NOT_FOUND = "IPC initialize failed, MetaTrader 5 x64 not found"
 
 
 class SessionFunctions(TerminalCore):
@@ -60,9 +71,7 @@ class SessionFunctions(TerminalCore):
             role = broker.authenticate(login, secret) if secret is not None else None
             if role is None:
                 raise CallError(-6)
-            state.passwords[key] = secret  # type: ignore[assignment]
-            state.session = Session(broker.server.name, login, role == "investor")
-            state.books.clear()
+            self._remember(broker.server.name, login, secret, role == "investor")  # type: ignore[arg-type]
 
     def _find_broker(self, login: int, server: str | None) -> Broker | None:
         if server is not None:
@@ -75,15 +84,48 @@ class SessionFunctions(TerminalCore):
                 return current
         return self._world.broker_for_login(login)
 
+    @property
+    def exe_path(self) -> str:
+        """Where this terminal's terminal64.exe is, for ``initialize(path)``."""
+        return f"{INSTALL_ROOT}\\{TERMINAL_NAME}\\{self.name}\\terminal64.exe"
+
+    def _finds_terminal(self, path: str) -> bool:
+        """Whether ``initialize(path)`` names this terminal's program (or the usual default
+        install path, which most scripts hard-code); case and slash direction do not matter."""
+        wanted = path.replace("/", "\\").rstrip("\\").casefold()
+        return wanted in (self.exe_path.casefold(), DEFAULT_EXE.casefold())
+
+    def start_logged_in(self, login: int, password: str, server: str | None = None) -> None:
+        """Start the terminal logged in, as a terminal launched with ``/login`` or with a saved
+        account does: the account becomes the session and the terminal's last account, which
+        a bare ``initialize()`` uses. ValueError when the credentials are refused."""
+        with self._world.lock:
+            broker = self._find_broker(int(login), server)
+            role = broker.authenticate(int(login), password) if broker is not None else None
+            if broker is None or role is None:
+                raise ValueError(f"login {login} refused on {server or 'any server'}")
+            self._remember(broker.server.name, int(login), password, role == "investor")
+
+    def _remember(self, server: str, login: int, password: str, investor: bool) -> None:
+        state = self._state
+        state.passwords[(server, login)] = password
+        state.session = Session(server, login, investor)
+        state.last_account = (server, login)
+        state.books.clear()
+
     @api(KEYWORDS, False, ipc=False, locked=False)
     def initialize(self, *args: Any, **kwargs: Any) -> bool:
         if len(args) > 1:
             raise invalid("Invalid number of arguments")
         if args and not isinstance(args[0], str):
             raise invalid("Invalid 1st unnamed argument")
-        if "path" in kwargs and kwargs["path"] is not None:
-            text_arg(kwargs["path"], "path", 260)
+        path = args[0] if args else kwargs.get("path")
+        if path is not None:
+            text_arg(path, "path", 260)
         found = credentials(kwargs)
+        if path is not None and not self._finds_terminal(path):
+            self._state.ipc = False
+            raise CallError(-10003, NOT_FOUND)
         self._state.ipc = True
         if "login" in found:
             try:
@@ -91,7 +133,16 @@ class SessionFunctions(TerminalCore):
             except CallError:
                 self._state.ipc = False
                 raise
+        elif self._state.session is None and self._state.last_account is not None:
+            self._resume_last_account(found["timeout"])
         return True
+
+    def _resume_last_account(self, timeout: int) -> None:
+        """A bare initialize() on a terminal without a session: the terminal logs into its
+        last account with the saved password. If that fails the terminal runs unauthorized."""
+        server, login = self._state.last_account  # type: ignore[misc]
+        with contextlib.suppress(CallError):
+            self._login(login, None, server, timeout)
 
     @api(KEYWORDS, False, locked=False)
     def login(self, *args: Any, **kwargs: Any) -> bool:
@@ -149,7 +200,7 @@ class SessionFunctions(TerminalCore):
             company=broker.server.company if broker else "MetaQuotes Ltd.",
             name=TERMINAL_NAME,
             language="English",
-            path=f"C:\\Program Files\\{TERMINAL_NAME}\\{self.name}",
+            path=f"{INSTALL_ROOT}\\{TERMINAL_NAME}\\{self.name}",
             data_path=f"{appdata}\\{digest}",
             commondata_path=f"{appdata}\\Common",
         )

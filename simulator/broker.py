@@ -18,7 +18,7 @@ from simulator import constants as c
 from simulator.broker_actions import HANDLERS, Trade
 from simulator.broker_exec import Ledger
 from simulator.broker_money import Pricing
-from simulator.broker_state import AccountState, Deal, Order
+from simulator.broker_state import AccountState, Deal
 from simulator.broker_triggers import Triggers
 from simulator.broker_views import select_history, select_live, symbol_info_struct, tick_struct
 from simulator.market import Market, in_schedule
@@ -169,7 +169,7 @@ class Broker:
         with self._lock:
             self.process()
             rows = select_live(list(self._accounts[login].orders.values()), symbol, group, ticket)
-            return tuple(o.struct(self._order_price(o)) for o in rows)
+            return tuple(o.struct(self.pricing.order_price(o)) for o in rows)
 
     def history_orders(
         self,
@@ -225,23 +225,27 @@ class Broker:
                 self._tickets = itertools.count(first)
             if trade is None or code not in _SUCCESS:
                 return OrderCheckResult(retcode=code, comment=comment_for(code), request=echo)
-            money = self.pricing.figures(trade.state)
             return OrderCheckResult(
                 retcode=0,
                 comment=comment_for(0),
                 request=echo,
-                **{
-                    k: money[k]
-                    for k in (
-                        "balance",
-                        "equity",
-                        "profit",
-                        "margin",
-                        "margin_free",
-                        "margin_level",
-                    )
-                },
+                **self._checked_figures(self._accounts[login], trade.state),
             )
+
+    def _checked_figures(self, before: AccountState, after: AccountState) -> dict[str, float]:
+        """order_check's money: the balance after the trade, today's equity (the checked
+        trade's own spread is not a loss yet), the margin after it and what that leaves free."""
+        now, then = self.pricing.figures(before), self.pricing.figures(after)
+        digits = after.spec.currency_digits
+        equity, margin = now["equity"], then["margin"]
+        return {
+            "balance": then["balance"],
+            "equity": equity,
+            "profit": round(equity - then["balance"] - then["credit"], digits),
+            "margin": margin,
+            "margin_free": round(equity - margin, digits),
+            "margin_level": round(equity / margin * 100.0, 2) if margin > 0 else 0.0,
+        }
 
     def order_send(self, login: int, request: dict[str, Any], *, investor: bool) -> OrderSendResult:
         with self._lock:
@@ -360,15 +364,6 @@ class Broker:
 
     def _in_session(self, spec: SymbolSpec) -> bool:
         return in_schedule(spec.trade_sessions, self.market.now_ms() // 1000)
-
-    def _order_price(self, order: Order) -> float:
-        quote = self._quote(order.symbol) or (0.0, 0.0)
-        return (
-            quote[1]
-            if order.type
-            in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT)
-            else quote[0]
-        )
 
     def _affordable(self, before: AccountState, after: AccountState) -> bool:
         """The money rule: a trade that adds margin must leave free margin >= 0."""

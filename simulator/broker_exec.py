@@ -40,9 +40,13 @@ class Ledger:
         )  # type: ignore[arg-type]
         return order
 
-    def finish(self, order: Order, state: int) -> None:
-        """Move an order to history in its final state."""
+    def finish(self, order: Order, state: int, price: float | None = None) -> None:
+        """Move an order to history in its final state. One that did not fill keeps the
+        market price of that moment (``price``, or the quote now) as its price_current; a
+        filled one keeps its fill price."""
         self.state.orders.pop(order.ticket, None)
+        if state != c.ORDER_STATE_FILLED:
+            order.price_current = price or self.pricing.order_price(order) or order.price_current
         order.state = state
         order.time_done_ms = self.now_ms
         self.state.history_orders.append(order)

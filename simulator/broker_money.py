@@ -2,7 +2,10 @@
 
 Formulas follow mt5-api-facts.md Appendix A. Amounts are computed in the symbol's margin or
 profit currency and converted to the account currency with the broker's own quotes: the direct
-pair (``EURUSD`` for EUR→USD, at bid), the inverse pair (1/ask), or a cross through USD.
+pair (``EURUSD`` for EUR→USD, at bid), the inverse pair (1/ask), or a cross through USD. A
+profit on a symbol whose base currency is the account's (USDJPY on a USD account) converts at
+the trade's close price, as the terminal does (the docs' order_calc_profit sample: 300 points
+of USDJPY make 276.54 USD bought and 278.09 USD sold).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from simulator import constants as c
-from simulator.broker_state import AccountState, Position
+from simulator.broker_state import AccountState, Order, Position, is_buy
 from simulator.specs import SymbolSpec
 
 LEVERAGED = {c.SYMBOL_CALC_MODE_FOREX, c.SYMBOL_CALC_MODE_CFDLEVERAGE}
@@ -101,12 +104,20 @@ class Pricing:
         price_close: float,
         currency: str,
     ) -> float | None:
-        rate = self.rate(spec.currency_profit, currency)
+        if spec.currency_base == currency != spec.currency_profit and price_close > 0:
+            rate: float | None = 1.0 / price_close  # the symbol is the rate: at the close price
+        else:
+            rate = self.rate(spec.currency_profit, currency)
         if rate is None:
             return None
         return raw_profit(spec, buy, volume, price_open, price_close) * rate
 
     # --- positions and accounts -------------------------------------------------------------
+
+    def order_price(self, order: Order) -> float:
+        """The price an order would fill at now: ask for the buy kinds, bid for the sell ones."""
+        bid, ask = self._quote(order.symbol) or (0.0, 0.0)
+        return ask if is_buy(order.type) else bid
 
     def close_price(self, position: Position) -> float:
         """The price a position would close at now: bid for a buy, ask for a sell."""

@@ -98,7 +98,8 @@ class Triggers:
         ledger.fill(spec, trial.orders[ticket], price)
         if self.affordable(state, trial):
             return trial
-        Ledger(state, self.pricing, self.new_ticket, time_ms).finish(order, c.ORDER_STATE_CANCELED)
+        ledger = Ledger(state, self.pricing, self.new_ticket, time_ms)
+        ledger.finish(order, c.ORDER_STATE_CANCELED, price)
         return state
 
     def _stop_limit(

@@ -43,8 +43,8 @@ def build_symbol(kind: str, name: str, base_price: float, **fields: object) -> S
 def demo_symbols() -> tuple[SymbolSpec, ...]:
     """The Sim-Demo symbol list (Sim-Live offers a subset), built from demo_catalog.SYMBOLS."""
     return tuple(
-        build_symbol(kind, name, price, **fields)
-        for kind, name, price, fields in demo_catalog.SYMBOLS
+        build_symbol(kind, name, price, price_today=today, **fields)
+        for kind, name, price, today, fields in demo_catalog.SYMBOLS
     )
 
 
@@ -110,7 +110,8 @@ def demo_servers() -> list[ServerSpec]:
 
 
 def synthetic_symbols(count: int) -> list[SymbolSpec]:
-    """``count`` cheap forex-like symbols ``SYN00001``... quoted in USD (margin in USD)."""
+    """``count`` cheap forex-like symbols ``SYN00001``... quoted in USD (margin in USD), with
+    Market execution and FOK|IOC filling."""
     return [
         build_symbol(
             "forex",
@@ -122,6 +123,8 @@ def synthetic_symbols(count: int) -> list[SymbolSpec]:
             currency_profit="USD",
             currency_margin="USD",
             category="Synthetic",
+            trade_exemode=demo_catalog.MARKET,
+            filling_mode=demo_catalog.FOK_IOC,
             ticks_per_minute=0.5,  # quiet pairs: thousands of them stay cheap to quote
         )
         for i in range(1, count + 1)
@@ -159,10 +162,14 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _filling(spec: SymbolSpec) -> str:
+    """The symbol's filling flags, and what a market order may ask for with them."""
     names = [n for bit, n in ((1, "FOK"), (2, "IOC"), (4, "BOC")) if spec.filling_mode & bit]
     if spec.trade_exemode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE:
         names.append("RETURN")
-    return "|".join(names) or "-"
+    text = "|".join(names) or "-"
+    if spec.trade_exemode in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST):
+        text += " (any policy, filled FOK)"
+    return text
 
 
 def _sessions(schedule: tuple[tuple[tuple[int, int], ...], ...]) -> str:

@@ -34,8 +34,8 @@ KINDS: dict[str, Fields] = {
         "ticks_per_minute": 20.0,
         "trade_calc_mode": c.SYMBOL_CALC_MODE_FOREX,
         "trade_mode": c.SYMBOL_TRADE_MODE_FULL,
-        "trade_exemode": MARKET,
-        "filling_mode": FOK_IOC,
+        "trade_exemode": INSTANT,
+        "filling_mode": FOK,
         "margin_hedged": 50_000.0,
         "category": "Forex",
         "swap_long": -6.5,
@@ -115,42 +115,68 @@ KINDS: dict[str, Fields] = {
     },
 }
 
-# (kind, name, base price, what differs from the kind), in Market Watch order.
-SYMBOLS: tuple[tuple[str, str, float, Fields], ...] = (
-    ("forex", "EURUSD", 1.1210, {}),
-    ("forex", "GBPUSD", 1.3150, {"trade_stops_level": 10, "trade_freeze_level": 5}),
-    ("forex", "USDJPY", 108.70, {"digits": 3, "volatility": 0.07}),
-    ("forex", "AUDUSD", 0.7010,
-     {"filling_mode": FOK, "volume_min": 0.1, "volume_step": 0.1, "volume_max": 50.0}),
-    ("forex", "USDCHF", 0.9690, {"filling_mode": IOC, "expiration_mode": 3}),
-    ("forex", "EURGBP", 0.8490, {"volume_limit": 5.0, "expiration_mode": 7}),
-    ("forex", "EURCHF", 1.0850, {"trade_mode": c.SYMBOL_TRADE_MODE_CLOSEONLY}),
-    ("forex", "USDTRY", 5.9500, {"trade_mode": c.SYMBOL_TRADE_MODE_DISABLED, "spread": 300}),
-    ("metal", "XAUUSD", 1520.0, {
+# (kind, name, price on 2020-01-01, price today, what differs from the kind), in Market Watch
+# order. "Today" is 2026-11-01: prices trend from the first level to the second (price_paths).
+# Forex symbols execute as the docs' own sample does (Instant execution, FOK only: RETURN and
+# any other policy is accepted and filled FOK) unless a row says otherwise; see the README's
+# table of execution and filling per symbol.
+SYMBOLS: tuple[tuple[str, str, float, float, Fields], ...] = (
+    ("forex", "EURUSD", 1.1210, 1.1650, {}),
+    ("forex", "GBPUSD", 1.3150, 1.3350, {"trade_stops_level": 10, "trade_freeze_level": 5}),
+    ("forex", "USDJPY", 108.70, 154.20, {"digits": 3, "volatility": 0.07}),
+    ("forex", "AUDUSD", 0.7010, 0.6650, {"trade_exemode": MARKET, "filling_mode": FOK,
+                                         "volume_min": 0.1, "volume_step": 0.1,
+                                         "volume_max": 50.0}),
+    ("forex", "USDCHF", 0.9690, 0.7950, {"trade_exemode": MARKET, "filling_mode": IOC,
+                                         "expiration_mode": 3}),
+    ("forex", "EURGBP", 0.8490, 0.8720, {"volume_limit": 5.0, "expiration_mode": 7,
+                                         "legs": (("EURUSD", 1), ("GBPUSD", -1))}),
+    ("forex", "EURCHF", 1.0850, 0.9270, {"trade_mode": c.SYMBOL_TRADE_MODE_CLOSEONLY,
+                                         "legs": (("EURUSD", 1), ("USDCHF", 1))}),
+    ("forex", "USDTRY", 5.9500, 43.800, {"trade_mode": c.SYMBOL_TRADE_MODE_DISABLED,
+                                         "spread": 300}),
+    ("forex", "USDCAD", 1.2990, 1.4030, {}),
+    # Crosses are quoted from their legs (price_paths.cross_day): the prices here are what the
+    # legs make of them, kept for reading.
+    ("forex", "EURJPY", 121.90, 179.60, {"digits": 3, "spread": 20,
+                                         "legs": (("EURUSD", 1), ("USDJPY", 1))}),
+    ("forex", "GBPJPY", 142.90, 205.80, {"digits": 3, "spread": 25,
+                                         "legs": (("GBPUSD", 1), ("USDJPY", 1))}),
+    ("forex", "EURCAD", 1.4560, 1.6350, {"spread": 20, "legs": (("EURUSD", 1), ("USDCAD", 1))}),
+    ("forex", "EURAUD", 1.5990, 1.7520, {"spread": 20,
+                                         "legs": (("EURUSD", 1), ("AUDUSD", -1))}),
+    # Broker-suffix and execution variants of EURUSD, quoting the same prices as EURUSD.
+    ("forex", "EURUSD.m", 1.1210, 1.1650, {"feed": "EURUSD",
+                                           "description": "EUR vs USD (suffix .m)"}),
+    ("forex", "EURUSD.ecn", 1.1210, 1.1650, {"feed": "EURUSD", "trade_exemode": MARKET,
+                                             "filling_mode": FOK_IOC,
+                                             "description": "EUR vs USD (market execution)"}),
+    ("metal", "XAUUSD", 1520.0, 4150.0, {
         "description": "Gold vs US Dollar", "digits": 2, "volatility": 0.15, "spread": 30,
         "trade_exemode": INSTANT, "filling_mode": FOK, "expiration_mode": 7,
         "trade_contract_size": 100.0, "volume_max": 20.0, "trade_stops_level": 50,
         "trade_freeze_level": 20, "margin_hedged": 50.0,
     }),
-    ("metal", "XAGUSD", 17.90, {
+    ("metal", "XAGUSD", 17.90, 51.50, {
         "description": "Silver vs US Dollar (long only)", "digits": 3, "volatility": 0.2,
         "spread": 25, "trade_mode": c.SYMBOL_TRADE_MODE_LONGONLY, "trade_exemode": MARKET,
         "filling_mode": FOK_IOC, "trade_contract_size": 5000.0, "volume_max": 10.0,
     }),
-    ("index", "US500", 3230.0, {
+    ("index", "US500", 3230.0, 6850.0, {
         "description": "US 500 Index CFD", "digits": 1, "volatility": 0.18, "spread": 5,
         "trade_exemode": REQUEST, "filling_mode": FOK, "expiration_mode": 3,
         "volume_min": 0.1, "volume_step": 0.1, "volume_max": 50.0, "trade_stops_level": 20,
     }),
-    ("crypto", "BTCUSD", 7200.0, {
+    ("crypto", "BTCUSD", 7200.0, 95000.0, {
         "description": "Bitcoin vs US Dollar", "digits": 2, "volatility": 0.7, "spread": 2500,
         "trade_exemode": MARKET, "filling_mode": FOK_IOC, "volume_max": 5.0,
     }),
-    ("stock", "SIMX", 52.40, {
+    # Fictional exchange instruments: no real market to look like, so no trend.
+    ("stock", "SIMX", 52.40, 0.0, {
         "description": "Simulated Exchange Share X", "digits": 2, "volatility": 0.3,
         "spread": 2, "filling_mode": 0, "volume_max": 10_000.0,
     }),
-    ("future", "SIMF", 12500.0, {
+    ("future", "SIMF", 12500.0, 0.0, {
         "description": "Simulated Index Future", "digits": 0, "volatility": 0.2, "spread": 1,
         "filling_mode": FOK_IOC | BOC, "trade_tick_size": 5.0, "volume_max": 500.0,
         "margin_initial": 1500.0,

@@ -38,6 +38,7 @@ from simulator.price_paths import (
     ORIGIN_S,
     RawDay,
     SymbolPath,
+    cross_day,
     raw_day,
     weekday,
 )
@@ -233,13 +234,30 @@ class Market:
         self._ticks.drop(lambda k: k[0] == name and k[1] >= from_day)
         self._bars.drop(lambda k: k[0] == name and k[1] >= from_day)
 
+    def _legs(self, sym: SymbolPath) -> list[tuple[SymbolPath, int]]:
+        """The symbols a cross is quoted from (none unless every leg is on this server)."""
+        legs = [(self._symbols.get(name), sign) for name, sign in sym.spec.legs]
+        if any(leg is None for leg, _ in legs):
+            return []
+        return legs  # type: ignore[return-value]
+
+    def _anchor(self, sym: SymbolPath, day: int) -> float:
+        legs = self._legs(sym)
+        if legs:
+            return sum(sign * self._anchor(leg, day) for leg, sign in legs)
+        return sym.anchor(self.seed, day)
+
     def _raw_day(self, sym: SymbolPath, day: int) -> RawDay:
         key = (sym.spec.name, day)
         raw = self._raw.get(key)
         if raw is None:
-            raw = raw_day(
-                sym, self.seed, day, sym.anchor(self.seed, day), sym.anchor(self.seed, day + 1)
-            )
+            raw = raw_day(sym, self.seed, day, self._anchor(sym, day), self._anchor(sym, day + 1))
+            legs = self._legs(sym)
+            if legs:
+                parts = [
+                    (sign, self._raw_day(leg, day), self._anchor(leg, day)) for leg, sign in legs
+                ]
+                raw = cross_day(raw, parts)
             self._raw.put(key, raw, raw.nbytes)
         return raw
 
@@ -277,7 +295,7 @@ class Market:
             n = np.searchsorted(raw.time_msc, now, side="right")
             if n:
                 return math.exp(raw.logp[n - 1])
-        return math.exp(sym.anchor(self.seed, max(day, ORIGIN_DAY)))
+        return math.exp(self._anchor(sym, max(day, ORIGIN_DAY)))
 
     def _day_bars(self, sym: SymbolPath, minutes: int, day: int, now: int) -> np.ndarray:
         """Bars of one server day; complete days are cached, the forming day is rebuilt."""

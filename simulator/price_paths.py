@@ -6,6 +6,13 @@ In server time (the broker's wall clock written as epoch numbers):
   server day: a mean-reverting random walk from ``log(base_price)``. A day's variance is
   ``volatility**2`` times the share of the year's quoting minutes that fall on that weekday,
   so closed days (a forex weekend) do not move.
+* The walk is pulled towards ``log(base_price)``; a symbol with a ``price_today`` is pulled,
+  harder, towards a line that rises (or falls) from ``base_price`` in 2020 to ``price_today`` on
+  ``TODAY_S`` (2026-11-01) and stays level after it, so demo prices look like today's markets
+  while history still starts at 2020 levels.
+* A cross with ``legs`` (EURJPY from EURUSD and USDJPY) keeps its own tick times and spreads,
+  but each tick's log-price is the signed sum of its legs' latest log-prices, so cross rates
+  agree with the majors. Pushed prices move only the symbol they are pushed to.
 * Inside a day, quote ticks arrive as a Poisson process (mean ``ticks_per_minute``) on the
   day's *open* time only (``quote_sessions``), and the log-price follows a Brownian bridge from
   the day's anchor to the next day's. The spread varies around ``spread`` points (never below
@@ -18,6 +25,7 @@ In server time (the broker's wall clock written as epoch numbers):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -33,7 +41,11 @@ DAY_MS = DAY_S * 1000
 ORIGIN_DAY = ORIGIN_S // DAY_S
 
 _ANCHOR_BLOCK = 512  # anchors are drawn in blocks of this many days
+TODAY_S = 1_793_491_200  # 2026-11-01 00:00 server time: where price_today applies
+TODAY_DAY = TODAY_S // DAY_S
+
 _REVERSION = 1 / 750  # daily pull of the anchor walk back towards log(base_price)
+_TRACKING = 1 / 30  # daily pull towards the trend line of a symbol with a price_today
 _TRADE_SHARE = 0.3  # share of ticks that are trades on chart_mode LAST symbols
 _SALT_ANCHOR, _SALT_DAY = 1, 2
 
@@ -84,11 +96,24 @@ def anchor_block(sym: SymbolPath, seed: int, block: int, prev: float) -> np.ndar
     days = ORIGIN_DAY + block * _ANCHOR_BLOCK + np.arange(_ANCHOR_BLOCK)
     sig = np.asarray(sym.sigmas)[(days + 3) % 7]
     shocks = seeded_rng(seed, sym.key, _SALT_ANCHOR, block).standard_normal(_ANCHOR_BLOCK) * sig
-    mean, out, x = math.log(sym.spec.base_price), np.empty(_ANCHOR_BLOCK), prev
+    means = trend(sym.spec, block * _ANCHOR_BLOCK + 1 + np.arange(_ANCHOR_BLOCK)).tolist()
+    pull = _TRACKING if sym.spec.price_today else _REVERSION
+    out, x = np.empty(_ANCHOR_BLOCK), prev
     for i, shock in enumerate(shocks.tolist()):
-        x += _REVERSION * (mean - x) + shock
+        x += pull * (means[i] - x) + shock
         out[i] = x
     return out
+
+
+def trend(spec: SymbolSpec, index: np.ndarray) -> np.ndarray:
+    """The log-price the anchors are pulled towards on days ``ORIGIN_DAY + index``: constant
+    ``log(base_price)``, or a straight line (in log) from it to ``log(price_today)`` on
+    ``TODAY_S`` and flat after that."""
+    start = math.log(spec.base_price)
+    if not spec.price_today:
+        return np.full(len(index), start)
+    share = np.clip(index / (TODAY_DAY - ORIGIN_DAY), 0.0, 1.0)
+    return start + share * (math.log(spec.price_today) - start)
 
 
 def open_to_clock(tau: np.ndarray, windows: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -132,6 +157,18 @@ def raw_day(sym: SymbolPath, seed: int, day: int, a0: float, a1: float) -> RawDa
     return RawDay(time_msc, logp, spread, side, volume)
 
 
+def cross_day(own: RawDay, legs: list[tuple[int, RawDay, float]]) -> RawDay:
+    """A cross's day: its own tick times, spreads and trades, with the log-price of each tick
+    summed from its legs (``sign`` x the leg's latest log-price at that moment, or the leg's
+    anchor before its first tick of the day), so EURJPY = EURUSD x USDJPY at every tick."""
+    logp = np.zeros(len(own.time_msc))
+    for sign, leg, start in legs:
+        latest = np.searchsorted(leg.time_msc, own.time_msc, side="right") - 1
+        values = np.r_[start, leg.logp][latest + 1]
+        logp += sign * values
+    return dataclasses.replace(own, logp=logp)
+
+
 @dataclass
 class SymbolPath:
     """A symbol's price state: its spec, seed key, lazily extended anchors and pushes."""
@@ -147,7 +184,7 @@ class SymbolPath:
     @classmethod
     def of(cls, spec: SymbolSpec) -> SymbolPath:
         anchors = np.array([math.log(spec.base_price)])
-        return cls(spec, zlib.crc32(spec.name.encode()), day_sigmas(spec), anchors)
+        return cls(spec, zlib.crc32((spec.feed or spec.name).encode()), day_sigmas(spec), anchors)
 
     def anchor(self, seed: int, day: int) -> float:
         """The anchor log-price of server day ``day`` (drawn block by block as needed)."""

@@ -68,6 +68,11 @@ class SymbolSpec:
     quote_sessions: WeekSchedule = FOREX_WEEK
     trade_sessions: WeekSchedule = FOREX_WEEK
     visible: bool = True
+    price_today: float = 0.0  # level around 2026-11-01 that prices trend to (0: no trend)
+    feed: str = ""  # quote the price path of this symbol instead (a broker-suffix variant)
+    # A cross quoted from other symbols of the server: log price = sum of sign x leg log price,
+    # e.g. EURJPY = (("EURUSD", 1), ("USDJPY", 1)); EURAUD = (("EURUSD", 1), ("AUDUSD", -1)).
+    legs: tuple[tuple[str, int], ...] = ()
 
     @property
     def point(self) -> float:

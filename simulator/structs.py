@@ -297,41 +297,57 @@ STRUCT_KINDS: dict[str, str] = {
 _DEFAULTS = {"i": 0, "f": 0.0, "b": False, "s": "", "r": None}
 
 
-class StructSequence(tuple[Any, ...]):
-    """Base of the package-like result types; subclasses set ``_struct_fields``."""
-
-    _struct_fields: tuple[str, ...] = ()
-    __slots__ = ()
-
-    def __new__(cls, values: Any = None, /, **fields: Any) -> StructSequence:
-        if values is None:
-            kinds = STRUCT_KINDS[cls.__name__]
-            values = [
-                fields.pop(n, _DEFAULTS[k]) for n, k in zip(cls._struct_fields, kinds, strict=True)
-            ]
-            if fields:
-                raise TypeError(f"unknown fields for {cls.__name__}: {sorted(fields)}")
-        values = tuple(values)
-        if len(values) != len(cls._struct_fields):
-            raise TypeError(
-                f"{cls.__name__} needs {len(cls._struct_fields)} values, got {len(values)}"
-            )
-        return super().__new__(cls, values)
-
-    def _asdict(self) -> dict[str, Any]:
-        return dict(zip(self._struct_fields, self, strict=True))
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._struct_fields, self, strict=True))
-        return f"{type(self).__name__}({inner})"
+# What every result type gets: a constructor (a sequence, or fields by name with defaults),
+# ``_asdict()`` and the package's repr. Each type derives from tuple directly and reports
+# module ``builtins``, like a PyStructSequence made by a C extension: its MRO is
+# (type, tuple, object), rpyc on a client resolves the class by that module name, and pickle
+# fails to find it by name (PicklingError), as with the real package.
 
 
-def _make(name: str) -> type[StructSequence]:
+def _new(cls: type[tuple[Any, ...]], values: Any = None, /, **fields: Any) -> tuple[Any, ...]:
+    names: tuple[str, ...] = cls._struct_fields  # type: ignore[attr-defined]
+    if values is None:
+        kinds = STRUCT_KINDS[cls.__name__]
+        values = [fields.pop(n, _DEFAULTS[k]) for n, k in zip(names, kinds, strict=True)]
+        if fields:
+            raise TypeError(f"unknown fields for {cls.__name__}: {sorted(fields)}")
+    values = tuple(values)
+    if len(values) != len(names):
+        raise TypeError(f"{cls.__name__} needs {len(names)} values, got {len(values)}")
+    return tuple.__new__(cls, values)
+
+
+def _asdict(self: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(self._struct_fields, self, strict=True))  # type: ignore[attr-defined]
+
+
+def _repr(self: tuple[Any, ...]) -> str:
+    names = self._struct_fields  # type: ignore[attr-defined]
+    inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, self, strict=True))
+    return f"{type(self).__name__}({inner})"
+
+
+def _field(index: int) -> property:
+    return property(lambda self: tuple.__getitem__(self, index))
+
+
+def _make(name: str) -> type[tuple[Any, ...]]:
     fields = STRUCT_FIELDS[name]
-    ns: dict[str, Any] = {"_struct_fields": fields, "__slots__": ()}
-    for index, field in enumerate(fields):
-        ns[field] = property(lambda self, i=index: tuple.__getitem__(self, i))
-    return type(name, (StructSequence,), ns)
+    ns: dict[str, Any] = {
+        "__slots__": (),
+        "__module__": "builtins",
+        "__qualname__": name,
+        "__new__": _new,
+        "__repr__": _repr,
+        "_asdict": _asdict,
+        "_struct_fields": fields,  # read by the terminal server to list field names
+        "n_fields": len(fields),
+        "n_sequence_fields": len(fields),
+        "n_unnamed_fields": 0,
+        "__match_args__": fields,
+    }
+    ns.update((field, _field(index)) for index, field in enumerate(fields))
+    return type(name, (tuple,), ns)
 
 
 AccountInfo = _make("AccountInfo")
@@ -346,7 +362,7 @@ TradeRequest = _make("TradeRequest")
 OrderSendResult = _make("OrderSendResult")
 OrderCheckResult = _make("OrderCheckResult")
 
-STRUCT_TYPES: dict[str, type[StructSequence]] = {
+STRUCT_TYPES: dict[str, type[tuple[Any, ...]]] = {
     t.__name__: t
     for t in (
         AccountInfo,

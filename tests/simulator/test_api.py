@@ -544,7 +544,7 @@ def test_order_send_request_parsing(mt5):
 def test_order_check_echoes_the_parsed_request(mt5):
     request = {
         "action": True,
-        "symbol": "EURUSD",
+        "symbol": "EURUSD.ecn",  # Market execution: a deal needs no price
         "volume": np.float64(0.1),
         "type": 0,
         "type_filling": 0,
@@ -558,7 +558,7 @@ def test_order_check_echoes_the_parsed_request(mt5):
     assert mt5.last_error() == OK
     assert_struct(result.request, "TradeRequest")
     assert result.request == TradeRequest(
-        action=1, magic=77, symbol="EURUSD", volume=0.1, comment="c" * 29
+        action=1, magic=77, symbol="EURUSD.ecn", volume=0.1, comment="c" * 29
     )
     assert result.margin > 0 and result.balance == 10_000.0
     # the same request as keyword arguments

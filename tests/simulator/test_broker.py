@@ -39,6 +39,13 @@ def req(action: int = c.TRADE_ACTION_DEAL, **fields: object) -> dict[str, object
 
 
 def send(b: Broker, login: int = HEDGE, **fields: object):
+    """A request as a bot sends it: a market deal carries the current price (Instant and
+    Request execution need one) unless the test gives one."""
+    action = fields.get("action", c.TRADE_ACTION_DEAL)
+    if action == c.TRADE_ACTION_DEAL and "price" not in fields and b.symbol(fields["symbol"]):
+        tick = b.tick_info(fields["symbol"])
+        buying = fields.get("type", c.ORDER_TYPE_BUY) == c.ORDER_TYPE_BUY
+        fields["price"] = tick.ask if buying else tick.bid
     return b.order_send(login, req(**fields), investor=False)
 
 
@@ -64,6 +71,14 @@ def pending(
         price=price,
         **kw,
     )
+
+
+def check_buy(b: Broker, login: int = HEDGE, symbol: str = "EURUSD", **fields: object):
+    """order_check of a market deal (a buy unless ``type`` says otherwise) at the current price."""
+    fields.setdefault("type", c.ORDER_TYPE_BUY)
+    tick = b.tick_info(symbol)
+    fields.setdefault("price", tick.ask if fields["type"] == c.ORDER_TYPE_BUY else tick.bid)
+    return b.order_check(login, req(symbol=symbol, **fields), investor=False)
 
 
 def everything(b: Broker, login: int, kind: str = "deals"):
@@ -120,7 +135,7 @@ def test_server_forbidding_experts_gives_10026():
 
 def test_market_buy_writes_order_deal_position_and_margin_agrees(broker):
     tick = broker.tick_info("EURUSD")
-    check = broker.order_check(HEDGE, req(symbol="EURUSD", volume=0.1), investor=False)
+    check = check_buy(broker, volume=0.1)
     calc = broker.order_calc_margin(HEDGE, c.ORDER_TYPE_BUY, "EURUSD", 0.1, tick.ask)
     assert (check.retcode, check.comment, check.margin) == (0, "Done", calc)
     assert calc == pytest.approx(0.1 * 100_000 / 100 * tick.bid, abs=0.01)  # EUR→USD at bid
@@ -178,15 +193,45 @@ def test_market_buy_writes_order_deal_position_and_margin_agrees(broker):
 
 
 def test_order_check_changes_nothing_and_predicts_the_send(broker):
-    before = broker.order_check(HEDGE, req(symbol="EURUSD", volume=1.0), investor=False)
+    before = check_buy(broker, volume=1.0)
     assert broker.positions(HEDGE) == () and len(everything(broker, HEDGE)) == 1
     buy(broker, volume=1.0)
     info = broker.account_info(HEDGE, False)
-    assert (info.margin, info.margin_free, info.equity) == (
-        before.margin,
-        before.margin_free,
-        before.equity,
-    )
+    (position,) = broker.positions(HEDGE)
+    assert info.margin == before.margin
+    # The check does not count the new position's spread; the account then does.
+    assert (before.equity, before.margin_free) == (10_000.0, 10_000.0 - before.margin)
+    assert info.equity == pytest.approx(before.equity + position.profit)
+    assert info.margin_free == pytest.approx(before.margin_free + position.profit)
+
+
+def test_order_check_of_a_fresh_account_counts_no_profit(broker):
+    # The docs' order_check example: a 1-lot USDJPY buy on a fresh 10,000 USD account.
+    tick = broker.tick_info("USDJPY")
+    request = req(symbol="USDJPY", volume=1.0, type=c.ORDER_TYPE_BUY, price=tick.ask,
+                  deviation=20, type_filling=c.ORDER_FILLING_FOK)  # fmt: skip
+    check = broker.order_check(HEDGE, request, investor=False)
+    margin = broker.order_calc_margin(HEDGE, c.ORDER_TYPE_BUY, "USDJPY", 1.0, tick.ask)
+    assert (check.retcode, check.comment) == (0, "Done")
+    assert (check.balance, check.equity, check.profit) == (10_000.0, 10_000.0, 0.0)
+    assert (check.margin, check.margin_free) == (margin, round(10_000.0 - margin, 2))
+    assert check.margin_level == pytest.approx(10_000.0 / margin * 100, abs=0.01)
+    opened = buy(broker, symbol="USDJPY", volume=1.0)
+    second = check_buy(broker, symbol="USDJPY", volume=1.0)
+    (position,) = broker.positions(HEDGE)
+    assert position.ticket == opened.order and position.profit < 0  # the spread
+    assert (second.balance, second.profit) == (10_000.0, position.profit)
+    assert second.equity == pytest.approx(10_000.0 + position.profit)
+    assert second.margin == pytest.approx(2 * margin, abs=0.02)
+
+
+def test_order_check_of_a_close_moves_the_profit_to_the_balance(broker):
+    opened = buy(broker, volume=1.0)
+    broker.market.push_price("EURUSD", 1.25, 1.2501)
+    (position,) = broker.positions(HEDGE)
+    check = check_buy(broker, volume=1.0, type=c.ORDER_TYPE_SELL, position=opened.order)
+    assert (check.retcode, check.margin, check.profit) == (0, 0.0, 0.0)
+    assert check.balance == check.equity == pytest.approx(10_000.0 + position.profit)
 
 
 def test_partial_and_full_close_realise_profit(broker):
@@ -259,7 +304,7 @@ def test_eur_account_converts_margin_and_profit(broker):
     profit_usd = broker.order_calc_profit(HEDGE, 0, "EURUSD", 1.0, 1.2, 1.21)
     profit_eur = broker.order_calc_profit(EUR_HEDGE, 0, "EURUSD", 1.0, 1.2, 1.21)
     assert profit_usd == pytest.approx(1000.0)
-    assert profit_eur == pytest.approx(1000.0 / tick.ask, abs=0.01)
+    assert profit_eur == round(1000.0 / 1.21, 2)  # EUR is the base: at the close price
     jpy = broker.order_calc_profit(EUR_HEDGE, 0, "USDJPY", 1.0, 100.0, 101.0)
     usdjpy, eurusd = broker.tick_info("USDJPY"), tick
     assert jpy == pytest.approx(100_000 / usdjpy.ask / eurusd.ask, rel=1e-3)  # JPY→USD→EUR
@@ -267,7 +312,19 @@ def test_eur_account_converts_margin_and_profit(broker):
     assert broker.account_info(EUR_HEDGE, False).margin == pytest.approx(margin, abs=0.01)
     broker.market.push_price("EURUSD", opened.price + 0.01, opened.price + 0.0101)
     (position,) = broker.positions(EUR_HEDGE)
-    assert position.profit == pytest.approx(1000 / (opened.price + 0.0101), abs=0.01)
+    assert position.profit == round(1000 / (opened.price + 0.01), 2)  # closes at that bid
+
+
+def test_calc_profit_converts_at_the_close_price(broker):
+    # The docs' order_calc_profit sample on a USD account: 1 lot, 300 points of USDJPY from
+    # ask 108.183 (buy) and bid 108.179 (sell) make 276.54 and 278.09 USD.
+    buy_profit = broker.order_calc_profit(HEDGE, c.ORDER_TYPE_BUY, "USDJPY", 1.0, 108.183, 108.483)
+    sell_profit = broker.order_calc_profit(
+        HEDGE, c.ORDER_TYPE_SELL, "USDJPY", 1.0, 108.179, 107.879
+    )
+    assert (buy_profit, sell_profit) == (276.54, 278.09)
+    eurusd = broker.order_calc_profit(HEDGE, c.ORDER_TYPE_SELL, "EURUSD", 1.0, 1.1, 1.097)
+    assert eurusd == 300.0  # profit already in the account currency
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -281,25 +338,27 @@ def test_filling_policy_matrix(broker):
         c.ORDER_FILLING_BOC,
     )
     cases = [
-        ("EURUSD", fok, 10009),
-        ("EURUSD", ioc, 10009),
-        ("EURUSD", ret, 10030),
-        ("EURUSD", boc, 10030),
-        ("AUDUSD", ioc, 10030),
+        ("EURUSD.ecn", fok, 10009),  # Market execution, FOK|IOC
+        ("EURUSD.ecn", ioc, 10009),
+        ("EURUSD.ecn", ret, 10030),
+        ("EURUSD.ecn", boc, 10030),
+        ("AUDUSD", ioc, 10030),  # Market execution, FOK only
         ("AUDUSD", fok, 10009),
-        ("USDCHF", fok, 10030),
+        ("USDCHF", fok, 10030),  # Market execution, IOC only
         ("USDCHF", ioc, 10009),
+        ("EURUSD", ret, 10009),  # Instant execution: any policy, filled FOK
+        ("USDJPY", ret, 10009),
+        ("EURUSD.m", ioc, 10009),
+        ("GBPJPY", boc, 10009),
     ]
     for symbol, filling, code in cases:
         volume = 0.1 if symbol == "AUDUSD" else 0.01
         result = buy(broker, symbol=symbol, volume=volume, type_filling=filling)
         assert (symbol, filling, result.retcode) == (symbol, filling, code)
-    assert (
-        broker.order_check(
-            HEDGE, req(symbol="EURUSD", volume=0.1, type_filling=ret), investor=False
-        ).comment
-        == "Unsupported filling mode"
-    )
+    refused = check_buy(broker, symbol="EURUSD.ecn", volume=0.1, type_filling=ret)
+    assert (refused.retcode, refused.comment) == (10030, "Unsupported filling mode")
+    filled = {o.symbol: o.type_filling for o in everything(broker, HEDGE, "orders")}
+    assert filled["EURUSD"] == filled["USDJPY"] == filled["GBPJPY"] == fok
     gold = broker.tick_info("XAUUSD")  # instant execution ignores the policy
     assert buy(broker, symbol="XAUUSD", price=gold.ask, type_filling=ret).retcode == 10009
 
@@ -611,8 +670,8 @@ def test_symbol_info_is_live(broker):
         tick.bid,
         tick.ask,
         tick.time,
-        3,
-        c.SYMBOL_TRADE_EXECUTION_MARKET,
+        1,
+        c.SYMBOL_TRADE_EXECUTION_INSTANT,
     )
     assert info.bidlow <= info.bid <= info.bidhigh and info.trade_tick_value == pytest.approx(1.0)
     broker.market.push_price("EURUSD", 1.3, 1.3001)

@@ -31,11 +31,12 @@ def test_demo_accounts_are_exactly_the_documented_ones():
 def test_demo_symbols_cover_every_execution_filling_and_trade_mode():
     demo, live = demo_servers()
     symbols = {s.name: s for s in demo.symbols}
-    assert 12 <= len(symbols) <= 15
+    assert 20 <= len(symbols) <= 25
     assert {s.trade_exemode for s in demo.symbols} == {0, 1, 2, 3}
     assert {s.trade_mode for s in demo.symbols} == {0, 1, 3, 4}
     market = {s.filling_mode for s in demo.symbols if s.trade_exemode == 2}
     assert {f.SYMBOL_FILLING_FOK, f.SYMBOL_FILLING_IOC, 3} <= market
+    assert symbols["EURUSD.ecn"].filling_mode == 3 and symbols["EURUSD.ecn"].trade_exemode == 2
     assert symbols["SIMX"].filling_mode == 0 and symbols["SIMX"].trade_exemode == 3
     assert symbols["SIMX"].chart_mode == c.SYMBOL_CHART_MODE_LAST
     assert symbols["XAUUSD"].trade_exemode == c.SYMBOL_TRADE_EXECUTION_INSTANT
@@ -100,3 +101,38 @@ def test_match_group_syntax():
     assert match_group("US500", "US5*0")
     assert not match_group("EURUSD", "EUR")
     assert match_group("A.B", "A.B") and not match_group("AXB", "A.B")
+
+
+# Every symbol the official documentation's examples name (python_metatrader5 pages).
+DOCS_SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "USDCHF", "AUDUSD", "EURJPY", "GBPJPY", "EURCAD",
+                "EURAUD", "EURGBP")  # fmt: skip
+
+
+def test_demo_catalog_has_the_docs_symbols_and_a_suffix_variant():
+    demo, _ = demo_servers()
+    symbols = {s.name: s for s in demo.symbols}
+    assert set(DOCS_SYMBOLS) <= set(symbols)
+    suffixed = symbols["EURUSD.m"]
+    assert (suffixed.currency_base, suffixed.currency_profit, suffixed.path) == (
+        "EUR",
+        "USD",
+        "Forex\\EURUSD.m",
+    )
+    assert suffixed.feed == "EURUSD" and symbols["EURUSD.ecn"].feed == "EURUSD"
+
+
+def test_majors_execute_as_the_docs_sample_shows():
+    # The docs' symbol_info sample (EURJPY): trade_exemode=1 (Instant), filling_mode=1 (FOK).
+    symbols = {s.name: s for s in demo_servers()[0].symbols}
+    for name in ("EURUSD", "GBPUSD", "USDJPY", "USDCAD", "EURJPY", "GBPJPY", "EURCAD", "EURAUD",
+                 "EURGBP", "EURUSD.m"):  # fmt: skip
+        spec = symbols[name]
+        assert (name, spec.trade_exemode, spec.filling_mode) == (name, 1, 1)
+    assert (symbols["AUDUSD"].trade_exemode, symbols["AUDUSD"].filling_mode) == (2, 1)
+    assert (symbols["USDCHF"].trade_exemode, symbols["USDCHF"].filling_mode) == (2, 2)
+
+
+def test_synthetic_bench_symbols_keep_market_execution():
+    demo, _ = bench_servers(accounts=1, symbols=3)
+    synthetic = [s for s in demo.symbols if s.name.startswith("SYN")]
+    assert [(s.trade_exemode, s.filling_mode) for s in synthetic] == [(2, 3)] * 3
