@@ -32,7 +32,7 @@ from uuid import uuid4
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, event, make_url
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -93,7 +93,15 @@ def make_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(u, **kwargs)
     if u.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    event.listen(engine.sync_engine, "handle_error", _connect_failure_is_disconnect)
     return engine
+
+
+def _connect_failure_is_disconnect(context: ExceptionContext) -> None:
+    """A failure to open a connection (server down, refusing connections, too many clients)
+    marks the error ``connection_invalidated``: the store is unavailable, not broken."""
+    if context.connection is None:
+        context.is_disconnect = True
 
 
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
