@@ -1,8 +1,9 @@
 """The simulated brokers' offer: the demo profile, the bench profile and a printable summary.
 
 ``demo_servers()`` is what ``python -m simulator`` and the tests use: two trade servers with a
-handful of accounts and ~14 symbols that together cover every execution mode, every filling
-combination, every symbol trade mode and a range of volume/stops/freeze settings.
+handful of accounts and ~20 symbols (``demo_catalog``) that together cover every execution
+mode, every filling combination, every symbol trade mode, every symbol the official docs'
+examples name, a broker-suffix variant and a range of volume/stops/freeze settings.
 ``bench_servers()`` adds many accounts and thousands of synthetic forex-like symbols.
 """
 
