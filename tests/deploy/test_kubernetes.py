@@ -135,6 +135,13 @@ def test_lint_nothing_dangles(rendered: tuple[str, list[Doc]]) -> None:
             assert get(docs, "Service", spec["serviceName"])["spec"]["clusterIP"] == "None"
 
 
+def test_lint_everything_lands_in_the_namespace(rendered: tuple[str, list[Doc]]) -> None:
+    """Not in `default`: an overlay's own resources need the namespace set again."""
+    for doc in rendered[1]:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == "mt5-gateway", doc["metadata"]
+
+
 def test_lint_ingress_backends_exist(rendered: tuple[str, list[Doc]]) -> None:
     docs = rendered[1]
     for ingress in of_kind(docs, "Ingress"):
