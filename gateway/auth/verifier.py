@@ -31,6 +31,7 @@ from gateway.auth.jwks import JwksCache
 from gateway.auth.schemas import User
 from gateway.config import Settings
 from gateway.errors import AuthError
+from gateway.logs import note
 
 ASYMMETRIC = ("ES256", "RS256")
 REQUIRED_CLAIMS = ["exp", "sub", "aud", "iss"]
@@ -62,6 +63,12 @@ class TokenVerifier:
         self._verified: OrderedDict[bytes, tuple[float, User]] = OrderedDict()
 
     async def verify(self, token: str) -> User:
+        """The token's user (and the request's access log line names them by a short hash)."""
+        user = await self._verify(token)
+        note(user_id=user.id)
+        return user
+
+    async def _verify(self, token: str) -> User:
         digest = hashlib.sha256(token.encode()).digest()
         now = self._clock()
         cached = self._verified.get(digest)
