@@ -1,156 +1,37 @@
 """``RpycTerminal``: the terminal port over RPyC, to a restricted terminal server.
 
-One terminal is one shared MT5 session, so everything to it is serialized: an asyncio lock in
-front of a dedicated single-thread executor, where all blocking RPyC I/O runs (never on the
-event loop). Each MT5 call is one round trip: ``root.call(function, args, kwargs_pairs)``
-answers ``(encoded_result, (code, message))`` with ``last_error()`` taken in that same call.
-
-The connection exposes nothing back (``VoidService``), refuses pickle, and is re-opened lazily
-after a failure, with exponential backoff between failed attempts (0.1 s doubling, capped at
-5 s; during the wait calls fail fast with ``TerminalUnreachable``). A timed-out call drops the
-connection, because its late reply would otherwise be read as the answer to the next call.
+Each MT5 call is one round trip: ``root.call(function, args, kwargs_pairs)`` answers
+``(encoded_result, (code, message))`` with ``last_error()`` taken in that same call. This module
+turns the port's typed methods into such calls and decodes the answers (a failure value raises
+``MT5Error``); the connection and its one thread are ``call_thread.py``, the handshake
+(TLS, shared secret) ``connection.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import hmac
-import socket
-import ssl
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, Literal, cast
 
 import numpy as np
-import rpyc
-from rpyc.core.stream import SocketStream
-from rpyc.utils.factory import connect_stream
 
-from gateway.terminal.codec import RemoteCallError, WireDecoder, encode_call
-from gateway.terminal.errors import MT5Error, TerminalError, TerminalTimeout, TerminalUnreachable
+from gateway.terminal.call_thread import CallThread
+from gateway.terminal.codec import RemoteCallError, encode_call
+from gateway.terminal.connection import (
+    AuthenticationFailed,
+    Session,
+    TlsConfig,
+    open_connection,
+)
+from gateway.terminal.errors import MT5Error, TerminalError
 from gateway.terminal.port import Call, Record
 
-T = TypeVar("T")
+__all__ = ["AuthenticationFailed", "RpycTerminal", "TlsConfig", "open_connection"]
 
-# Shared-secret handshake (terminal_server/auth.py): challenge = MAGIC + 32-byte nonce,
-# answer = HMAC-SHA256(secret, challenge), verdict b"OK" / b"NO".
-AUTH_MAGIC = b"MT5GWv1\n"
-AUTH_CHALLENGE_SIZE = len(AUTH_MAGIC) + 32
-BACKOFF_FIRST_S = 0.1
-BACKOFF_CAP_S = 5.0
+MAX_BATCH_CALLS = 32  # calls per batch round trip; the terminal server's own cap is higher
 # Functions whose failure value is False (the others fail with None; shutdown never fails).
 _FALSE_ON_FAILURE = frozenset(
     ("initialize", "login", "symbol_select", "market_book_add", "market_book_release")
 )
-
-
-@dataclass(frozen=True)
-class TlsConfig:
-    """Mutual TLS to the terminal server: the CA that signed the server's certificate, and
-    this client's certificate and key (the server requires one)."""
-
-    ca_file: str
-    cert_file: str | None = None
-    key_file: str | None = None
-    check_hostname: bool = True
-    server_hostname: str | None = None  # defaults to the host we connect to
-
-
-class AuthenticationFailed(TerminalUnreachable):
-    """The terminal server refused our credentials (shared secret or certificate)."""
-
-
-def open_connection(
-    host: str,
-    port: int,
-    *,
-    connect_timeout_s: float = 5.0,
-    timeout_s: float = 90.0,
-    secret: str | bytes | None = None,
-    tls: TlsConfig | None = None,
-) -> Any:
-    """A raw RPyC connection to a terminal server (TLS, then the secret, then RPyC).
-
-    Blocking. Raises OSError/EOFError for network trouble and AuthenticationFailed."""
-    sock = socket.create_connection((host, port), timeout=connect_timeout_s)
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls is not None:
-            sock = _wrap_tls(sock, host, tls)
-        if secret is not None:
-            key = secret.encode() if isinstance(secret, str) else secret
-            _answer_challenge(sock, key, f"{host}:{port}")
-        sock.settimeout(max(timeout_s, connect_timeout_s))
-        config = {
-            "allow_pickle": False,
-            "allow_public_attrs": False,
-            "allow_all_attrs": False,
-            "import_custom_exceptions": False,
-            "instantiate_custom_exceptions": False,
-            "sync_request_timeout": connect_timeout_s,
-        }
-        return connect_stream(SocketStream(sock), service=rpyc.VoidService, config=config)
-    except BaseException:
-        sock.close()
-        raise
-
-
-def _wrap_tls(sock: socket.socket, host: str, tls: TlsConfig) -> socket.socket:
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
-    context.check_hostname = tls.check_hostname
-    if tls.cert_file:
-        context.load_cert_chain(tls.cert_file, keyfile=tls.key_file)
-    try:
-        return context.wrap_socket(sock, server_hostname=tls.server_hostname or host)
-    except ssl.SSLCertVerificationError as exc:
-        raise AuthenticationFailed(f"terminal server certificate rejected: {exc}") from exc
-
-
-def _recv_exactly(sock: socket.socket, size: int, what: str) -> bytes:
-    data = b""
-    while len(data) < size:
-        try:
-            chunk = sock.recv(size - len(data))
-        except TimeoutError as exc:
-            raise AuthenticationFailed(f"no {what} from the terminal server") from exc
-        if not chunk:
-            raise AuthenticationFailed(f"terminal server closed the connection before {what}")
-        data += chunk
-    return data
-
-
-def _answer_challenge(sock: socket.socket, secret: bytes, where: str) -> None:
-    challenge = _recv_exactly(sock, AUTH_CHALLENGE_SIZE, "authentication challenge")
-    if not challenge.startswith(AUTH_MAGIC):
-        raise AuthenticationFailed(f"{where} did not send an authentication challenge")
-    sock.sendall(hmac.new(secret, challenge, hashlib.sha256).digest())
-    if _recv_exactly(sock, 2, "authentication verdict") != b"OK":
-        raise AuthenticationFailed(f"{where} refused the shared secret")
-
-
-class _Session:
-    """One live connection and the remote methods we use (resolved once: one round trip
-    per call afterwards)."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        root = conn.root
-        self.call = root.call
-        self.batch = root.batch
-        self.ping = root.ping
-        self.decoder = WireDecoder(lambda name: tuple(root.struct_fields(name)))
-
-    def close(self, *, graceful: bool) -> None:
-        if not graceful:
-            # Cut the socket first: no goodbye round trip that a hung server would not answer.
-            with contextlib.suppress(Exception):
-                self.conn._channel.close()
-        with contextlib.suppress(Exception):
-            self.conn.close()
 
 
 class RpycTerminal:
@@ -172,23 +53,32 @@ class RpycTerminal:
         self.port = port
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self._secret = secret
-        self._tls = tls
-        self._session: _Session | None = None
-        self._lock = asyncio.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"terminal-{name}")
-        self._failed_attempts = 0
-        self._retry_at = 0.0
-        self.last_error_at: float | None = None  # time.time() of the last transport failure
-        self.connects = 0  # successful connections so far (1 + reconnects)
+        self._thread = CallThread(
+            name,
+            host,
+            port,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            secret=secret,
+            tls=tls,
+        )
 
     def __repr__(self) -> str:
         return f"RpycTerminal({self.name!r}, {self.host}:{self.port}, {self.state})"
 
     @property
     def state(self) -> Literal["connected", "disconnected"]:
-        session = self._session
-        return "connected" if session is not None and not session.conn.closed else "disconnected"
+        return self._thread.state
+
+    @property
+    def connects(self) -> int:
+        """Successful connections so far (1 + reconnects)."""
+        return self._thread.connects
+
+    @property
+    def last_error_at(self) -> float | None:
+        """``time.time()`` of the last transport failure."""
+        return self._thread.last_error_at
 
     # -- generic calls -------------------------------------------------------------------
 
@@ -196,30 +86,31 @@ class RpycTerminal:
         return await self._call(function, args, kwargs)
 
     async def batch(self, calls: Sequence[Call]) -> list[Any]:
+        """Every call in order, in one job of the call thread: one round trip per
+        ``MAX_BATCH_CALLS`` calls (the terminal server refuses longer batches)."""
         wire = tuple(encode_call(fn, tuple(args), dict(kwargs)) for fn, args, kwargs in calls)
 
-        def job(session: _Session) -> list[Any]:
-            answers = session.batch(wire)
+        def job(session: Session) -> list[Any]:
+            answers: list[Any] = []
+            for start in range(0, len(wire), MAX_BATCH_CALLS):
+                answers.extend(session.batch(wire[start : start + MAX_BATCH_CALLS]))
             return [
                 self._finish(fn, session, ans)
                 for (fn, _, _), ans in zip(wire, answers, strict=True)
             ]
 
-        return await self._run(job)
+        return await self._thread.run(job)
 
     async def ping(self) -> None:
         """One round trip to the terminal server (not to the broker)."""
-        await self._run(lambda session: session.ping())
+        await self._thread.run(lambda session: session.ping())
 
     async def broker_connected(self) -> bool:
         """Whether the terminal is connected to its broker (``terminal_info().connected``)."""
         return bool((await self.terminal_info())["connected"])
 
     async def close(self) -> None:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self._drop, True)
-        self._executor.shutdown(wait=False)
+        await self._thread.close()
 
     # -- the port's typed methods ----------------------------------------------------------
 
@@ -346,11 +237,11 @@ class RpycTerminal:
         timeout_s: float | None = None,
     ) -> Any:
         wire = encode_call(function, args, kwargs or {})  # TypeError here, before any I/O
-        return await self._run(
+        return await self._thread.run(
             lambda session: self._finish(function, session, session.call(*wire)), timeout_s
         )
 
-    def _finish(self, function: str, session: _Session, answer: Any) -> Any:
+    def _finish(self, function: str, session: Session, answer: Any) -> Any:
         """Decode one ``(encoded_result, (code, message))`` answer; failures raise."""
         encoded, (code, message) = answer
         try:
@@ -371,80 +262,6 @@ class RpycTerminal:
         return TerminalError(
             f"{function} raised {exc.kind} on the terminal: {exc.message}", terminal=self.name
         )
-
-    async def _run(self, job: Callable[[_Session], T], timeout_s: float | None = None) -> T:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self._executor, self._blocking, job, timeout_s or self.timeout_s
-            )
-
-    def _blocking(self, job: Callable[[_Session], T], timeout_s: float) -> T:
-        """Runs in the executor thread: connect if needed, run the job, map transport errors."""
-        session = self._connected()
-        session.conn._config["sync_request_timeout"] = timeout_s
-        try:
-            return job(session)
-        except TimeoutError as exc:  # rpyc's AsyncResultTimeout is the builtin TimeoutError
-            self._drop(False)
-            self.last_error_at = time.time()
-            raise TerminalTimeout(
-                f"terminal {self.name} did not answer within {timeout_s:g} s (outcome unknown)",
-                terminal=self.name,
-            ) from exc
-        except (EOFError, OSError) as exc:
-            self._drop(False)
-            self.last_error_at = time.time()
-            raise TerminalUnreachable(
-                f"connection to terminal {self.name} lost: {exc or type(exc).__name__}",
-                terminal=self.name,
-            ) from exc
-
-    def _connected(self) -> _Session:
-        session = self._session
-        if session is not None and not session.conn.closed:
-            return session
-        self._session = None
-        wait = self._retry_at - time.monotonic()
-        if wait > 0:
-            raise TerminalUnreachable(
-                f"terminal {self.name} unreachable; next connection attempt in {wait:.1f} s",
-                terminal=self.name,
-            )
-        try:
-            conn = open_connection(
-                self.host,
-                self.port,
-                connect_timeout_s=self.connect_timeout_s,
-                timeout_s=self.timeout_s,
-                secret=self._secret,
-                tls=self._tls,
-            )
-            session = _Session(conn)
-        except (OSError, EOFError, TerminalUnreachable) as exc:
-            self._failed_attempts += 1
-            delay = min(BACKOFF_FIRST_S * 2 ** (self._failed_attempts - 1), BACKOFF_CAP_S)
-            self._retry_at = time.monotonic() + delay
-            self.last_error_at = time.time()
-            if isinstance(exc, TerminalUnreachable):
-                exc.terminal = self.name
-                raise
-            raise TerminalUnreachable(
-                f"cannot connect to terminal {self.name} at {self.host}:{self.port}: {exc}",
-                terminal=self.name,
-            ) from exc
-        self._failed_attempts = 0
-        self._retry_at = 0.0
-        self._session = session
-        self.connects += 1
-        return session
-
-    def _drop(self, graceful: bool) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            if graceful:
-                session.conn._config["sync_request_timeout"] = self.connect_timeout_s
-            session.close(graceful=graceful)
 
 
 def _present(**values: Any) -> dict[str, Any]:
