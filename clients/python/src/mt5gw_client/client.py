@@ -26,6 +26,7 @@ from .auth import TokenProvider
 from .calls import Call
 from .errors import ConnectionFailed, error_from_response
 from .retry import Attempts, RetryPolicy
+from .stream import Stream
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -220,10 +221,8 @@ class AsyncClient:
                 raise error_from_response(response, idempotency_key=key)
             return call.parse(response.json())
 
-    def stream(self, **options: Any) -> Any:
+    def stream(self, **options: Any) -> Stream:
         """A resuming stream session (``async with client.stream() as s``); see ``stream.py``."""
-        from .stream import Stream
-
         if self.auth is None:
             raise ValueError("the stream needs a token provider (auth=)")
         return Stream(self.base_url, self.auth, **options)

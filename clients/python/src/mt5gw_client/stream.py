@@ -76,6 +76,7 @@ class Stream:
     subscriptions: dict[str | int, Subscription] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
     reconnects: int = 0
+    renewals: int = 0  # auth messages the server accepted after auth_expiring
     _ws: ClientConnection | None = None
     _closing: bool = False
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -178,6 +179,8 @@ class Stream:
         kind = message.get("type")
         if kind == "auth_expiring":
             self._renewal = asyncio.ensure_future(self._renew())
+        elif kind == "authenticated":
+            self.renewals += 1
         if kind in HANDLED:
             return False
         if kind in ("snapshot", "subscribed"):
