@@ -251,8 +251,11 @@ def test_gateway_replicas_pdb_and_probes(base: list[Doc]) -> None:
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"] == GATEWAY
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    # /health/ready stays 503 until a terminal is logged in (test_two_host shows it): as the
+    # readiness gate it would keep a new install out of its Service for good.
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["startupProbe"]["httpGet"]["path"] == "/health"
     keepalive = next(a for a in container["args"] if a.startswith("--timeout-keep-alive="))
     assert int(keepalive.split("=")[1]) > 60  # ingress-nginx keeps idle upstreams 60 s
 
