@@ -4,8 +4,13 @@ Secrets its demo-secrets.sh prints (validated, random, consistent, accepted by t
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
+import sys
+from pathlib import Path
 
+import httpx
 import kubernetes_validate
 import pytest
 from kubernetes_support import (
@@ -22,6 +27,7 @@ from kubernetes_support import (
 )
 from test_kubernetes import GATEWAY, SCHEMA_VERSIONS, TERMINAL, terminal_container
 
+from gateway.auth.verifier import make_verifier
 from gateway.config import Settings, parse_terminals
 
 pytestmark = pytest.mark.needs_binary("kubectl")
@@ -142,3 +148,28 @@ def test_demo_secrets_refuses_a_bad_namespace() -> None:
 def test_demo_secrets_script_passes_shellcheck(shellcheck_bin: str) -> None:
     result = subprocess.run([shellcheck_bin, str(DEMO_SECRETS)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_runbooks_demo_token_is_accepted(demo: list[Doc], tmp_path: Path) -> None:
+    """The token the runbook mints for the demo (scripts/dev_token.py with the demo's
+    SUPABASE_URL and HS256 secret) passes the verifier the demo gateways build."""
+    gateway = demo_secrets()["mt5-gateway-secrets"]["stringData"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "MT5_"))}
+    env.update(
+        SUPABASE_URL=gateway["SUPABASE_URL"],
+        SUPABASE_JWT_SECRET=gateway["SUPABASE_JWT_SECRET"],
+        DEV_SECRETS_FILE=str(tmp_path / "dev-secrets.json"),
+    )
+    token = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "dev_token.py")],
+        env=env, cwd=tmp_path, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    config = get(demo, "ConfigMap", "mt5-gateway-config")["data"]
+    values = {k.lower(): v for k, v in {**config, **gateway}.items()}
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    async def verify() -> str:
+        async with httpx.AsyncClient() as http:
+            return (await make_verifier(settings, http).verify(token)).id
+
+    assert asyncio.run(verify()) == "00000000-0000-4000-8000-000000000001"
