@@ -33,10 +33,13 @@ class Outbox:
     def __init__(self, ws: WebSocket, *, limit: int, send_timeout_s: float) -> None:
         self._ws = ws
         self._limit = limit
+        self._half = max(1, limit // 2)
         self._send_timeout_s = send_timeout_s
         self._ordered: deque[str] = deque()
         self._latest: dict[str, str] = {}
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self.closing: tuple[int, str] | None = None
         self.closed = asyncio.Event()  # set when the connection must end (closing says why)
         self.sent = 0
@@ -50,6 +53,8 @@ class Outbox:
             return
         self._ordered.append(text)
         self._wake.set()
+        if len(self._ordered) >= self._half:
+            self._drained.clear()
 
     def put(self, key: str, text: str) -> None:
         """Queue a message that a newer one under the same ``key`` may replace."""
@@ -58,10 +63,18 @@ class Outbox:
         self._latest[key] = text
         self._wake.set()
 
+    async def room(self) -> None:
+        """Wait until the ordered queue is at most half full (or the client is closing): how a
+        replay of stored events keeps pace with the reader instead of overflowing."""
+        while self.closing is None and len(self._ordered) >= self._half:
+            self._drained.clear()
+            await self._drained.wait()
+
     def close(self, code: int, reason: str) -> None:
         if self.closing is None:
             self.closing = (code, reason)
             self.closed.set()
+            self._drained.set()
 
     @property
     def backlog(self) -> int:
@@ -75,6 +88,8 @@ class Outbox:
             while self.closing is None and (self._ordered or self._latest):
                 if self._ordered:
                     text = self._ordered.popleft()
+                    if len(self._ordered) < self._half:
+                        self._drained.set()
                 else:
                     key = next(iter(self._latest))
                     text = self._latest.pop(key)

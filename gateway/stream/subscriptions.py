@@ -250,6 +250,7 @@ class EventSubscription(_Listening):
             for event in events:
                 if event.seq == self.cursor + 1:
                     self._send(event)
+                    await self.outbox.room()
             if len(events) < PAGE:
                 return
 
