@@ -354,3 +354,20 @@ def test_two_replicas_behind_nginx_over_mutual_tls(
                 info = client.get("/api/v1/account/info", headers=auth)
                 assert info.status_code == 200, info.text  # the survivor answers
         assert served(second) == before + 8
+
+
+def test_runbook_names_the_published_ports_and_settings(env_file: str) -> None:
+    runbook = (REPO / "deploy" / "RUNBOOK.md").read_text()
+    chapter = runbook[runbook.index("## 12. Beyond one VPS") :]
+    services = resolved("host-a.yml", GATEWAY_ENV_FILE=env_file)["services"]
+    upstreams = " ".join(
+        f"127.0.0.1:{s['ports'][0]['published']}" for _, s in sorted(services.items())
+    )
+    assert f"nginx-upstreams.sh {upstreams}\n" in chapter
+    (line,) = [x for x in chapter.splitlines() if x.startswith("- `TERMINALS=")]
+    ports = resolved("host-b.yml", HOST_B_RPYC_ADDRESS="10.8.0.2")["services"]
+    published = [p["published"] for _, s in sorted(ports.items()) for p in s["ports"]
+                 if p["target"] == 8001]  # fmt: skip
+    assert line.count("10.8.0.2:") == len(published)
+    assert all(f"10.8.0.2:{p}" in line for p in published)
+    assert "make-certs.sh --san IP:10.8.0.2" in chapter
