@@ -1,6 +1,7 @@
 """Every table of the store, registered on ``Base.metadata``: what Alembic's environment and the
 schema-drift test compare the migrations with. A feature that adds a model module adds it here."""
 
+from gateway.broadcast import models as broadcast  # noqa: F401
 from gateway.events import models as events  # noqa: F401
 from gateway.journal import models as journal  # noqa: F401
 from gateway.store import models as store  # noqa: F401
