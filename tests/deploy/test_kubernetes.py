@@ -364,6 +364,22 @@ def test_network_policy_matrix(rendered: tuple[str, list[Doc]]) -> None:
     assert not may_connect(policies, terminal, KUBE_DNS, 53, "SCTP")
 
 
+def test_each_side_holds_alone(rendered: tuple[str, list[Doc]]) -> None:
+    """The terminals' ingress rules hold without the gateways' egress rules and the other
+    way round: one mistake on either side does not open VNC or another port."""
+    policies = of_kind(rendered[1], "NetworkPolicy")
+    gateway, terminal = Pod(GATEWAY), Pod(TERMINAL)
+    for kept in ("Ingress", "Egress"):
+        one_side = [
+            {**p, "spec": {**p["spec"], "policyTypes": [kept]}}
+            for p in policies
+            if kept in p["spec"].get("policyTypes", ["Ingress"])
+        ]
+        assert may_connect(one_side, gateway, terminal, 8001)
+        assert not may_connect(one_side, gateway, terminal, 3000), kept
+        assert not may_connect(one_side, gateway, terminal, 8003), kept
+
+
 def test_the_policy_evaluator_sees_an_open_namespace(base: list[Doc]) -> None:
     """The control: without the default deny and the terminal policy, VNC would be open."""
     kept = [
