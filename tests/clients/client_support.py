@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
-from helpers import GatewayServer, JwksServer, claims, sign
+from helpers import GatewayServer, JwksServer, claims, free_port, sign
 from server_process import TerminalServerProcess
 from stream_support import TEST_STREAM, TRADER, Accounts, gateway_settings, seed
 
@@ -37,10 +38,12 @@ def build_app(settings: Any, *, console: bool) -> FastAPI:
         from gateway.stream.install import install_stream
 
         install_stream(app, **TEST_STREAM)
-    if console and "/console" not in paths_of(app):
-        from gateway.console.router import install_console
+    if console:
+        from gateway.console.router import install_console, install_docs
 
-        install_console(app)
+        install_docs(app)  # replaces FastAPI's CDN page until create_app has docs_url=None
+        if "/console" not in paths_of(app):
+            install_console(app, settings)
     return app
 
 
@@ -58,6 +61,18 @@ class LiveGateway:
         return sign(self.jwks.keys[0], claims(self.jwks.issuer, sub=user, **extra))
 
 
+class GatewayOnPort(GatewayServer):
+    """GatewayServer on a port chosen before the app is built (its origin goes in settings)."""
+
+    def __init__(self, app: FastAPI, port: int) -> None:
+        super().__init__(app)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server.config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+
+
 @contextmanager
 def live_gateway(
     jwks: JwksServer,
@@ -71,6 +86,9 @@ def live_gateway(
     url = f"sqlite+aiosqlite:///{folder / 'gateway.db'}"
     with ThreadPoolExecutor(1) as pool:
         ids = pool.submit(asyncio.run, seed(url, Keyring.parse(key))).result()
+    port = free_port()
+    if console:  # the stream checks Origin against CORS_ORIGINS, the console's own included
+        extra.setdefault("cors_origins", [f"http://127.0.0.1:{port}"])
     settings = gateway_settings(jwks, sim, url, key, **extra)
-    with GatewayServer(build_app(settings, console=console)) as server:
+    with GatewayOnPort(build_app(settings, console=console), port) as server:
         yield LiveGateway(server, jwks, ids)
