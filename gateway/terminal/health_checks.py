@@ -5,6 +5,8 @@ Every ``interval_s`` each idle terminal gets one ``terminal_info()`` within ``pi
 (it is marked busy meanwhile, so a ping never queues behind a session). An unreachable or hung
 terminal, whether a ping or a session's call found it out, leaves the rotation and the pool
 forgets its account; it comes back when it answers a ping again (an MT5 error is an answer).
+A terminal this gateway does not hold (another replica leases it) is never pinged: a ping is a
+call like any other.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ class HealthChecks:
             self._task = None
 
     async def check(self) -> None:
-        """Ping every idle terminal once."""
-        idle = [s for s in self._scheduler.slots if not s.busy]
+        """Ping every idle terminal this gateway holds once."""
+        idle = [s for s in self._scheduler.slots if s.held and not s.busy]
         for slot in idle:
             slot.busy = True  # no grants while pinging: a ping must not queue behind a session
         await asyncio.gather(*(self._ping(s) for s in idle))

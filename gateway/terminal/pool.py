@@ -28,6 +28,11 @@ How a request is served:
    the queue depth, the measured switch cost and the number of healthy terminals.
 5. Idle terminals are pinged every ``health_interval_s``; an unreachable or hung one leaves the
    rotation until it answers again (``health_checks.py``).
+
+With several gateway replicas, :attr:`TerminalPool.holdings` says which terminals this one holds
+(``held=False`` builds the pool holding none until leases are taken) and where a request is
+better served; such a request raises :class:`ServedElsewhere` before it queues
+(``holding.py``).
 """
 
 from __future__ import annotations
@@ -41,11 +46,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from gateway.terminal.health_checks import DEAD, HealthChecks
+from gateway.terminal.holding import Holdings
 from gateway.terminal.pool_errors import (
     NoTerminalForServer,
     PoolBusy,
     PoolClosed,
     PoolError,
+    ServedElsewhere,
     UserBusy,
 )
 from gateway.terminal.pool_snapshot import PoolSnapshot, TerminalState, snapshot_of
@@ -62,6 +69,7 @@ __all__ = [
     "PoolClosed",
     "PoolError",
     "PoolSnapshot",
+    "ServedElsewhere",
     "TerminalPool",
     "TerminalState",
     "UserBusy",
@@ -79,6 +87,8 @@ class TerminalPool:
     another account waits for a switch. ``user_limit``: the most requests one user may have in
     the pool, queued or in flight. ``linger_s``: how long a freed terminal stays reserved for its
     account. ``switch_cost_s``: the first estimate of a switch, for ``retry_after_s``.
+    ``held``: whether this gateway holds its terminals from the start (False: none until
+    ``holdings.hold``, for replicas that lease them).
     """
 
     def __init__(
@@ -94,16 +104,23 @@ class TerminalPool:
         switch_timeout_ms: int = 60_000,
         switch_cost_s: float = 2.0,
         linger_s: float = 0.02,
+        held: bool = True,
     ) -> None:
         if not terminals:
             raise ValueError("a terminal pool needs at least one terminal")
         if len({t.name for t in terminals}) != len(terminals):
             raise ValueError("terminal names must be unique")
-        slots = [Slot(t, only_server=server_of(t) if server_of else None) for t in terminals]
+        slots = [
+            Slot(t, only_server=server_of(t) if server_of else None, held=held) for t in terminals
+        ]
         self._scheduler = Scheduler(slots, fairness_batch=fairness_batch, linger_s=linger_s)
         self._shares = UserShares(user_limit)
+        self.holdings = Holdings(self._scheduler, on_change=self._dispatch)
         self._switcher = Switcher(
-            self._scheduler, timeout_ms=switch_timeout_ms, cost_s=switch_cost_s
+            self._scheduler,
+            timeout_ms=switch_timeout_ms,
+            cost_s=switch_cost_s,
+            on_switched=self.holdings.switched,
         )
         self._health = HealthChecks(
             self._scheduler,
@@ -167,6 +184,7 @@ class TerminalPool:
         stays logged in would otherwise accept any. ``user``: who asks, for the per-user share
         and the round-robin between users (None: the gateway's own work, not counted)."""
         request = Request(next(self._seq), account.server, account=account, user=user)
+        self._place(request)
         async with self._borrow(request, credentials, deadline, fresh_login) as terminal:
             yield terminal
 
@@ -184,6 +202,7 @@ class TerminalPool:
         ``fallback``; without a fallback that raises :class:`NoTerminalForServer`."""
         account, credentials = fallback if fallback else (None, None)
         request = Request(next(self._seq), server, fallback=account, user=user)
+        self._place(request)
         if account is None and not self._scheduler.covered(request):
             raise NoTerminalForServer(server)
         async with self._borrow(request, credentials, deadline) as terminal:
@@ -223,6 +242,14 @@ class TerminalPool:
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _place(self, request: Request) -> None:
+        """Raise ServedElsewhere if the placement sends ``request`` to another replica."""
+        if self._closed:
+            return  # _admit says PoolClosed
+        remote = self.holdings.elsewhere(request)
+        if remote is not None:
+            raise ServedElsewhere(remote.replica, remote.address)
+
     @contextlib.asynccontextmanager
     async def _borrow(
         self,
@@ -259,12 +286,14 @@ class TerminalPool:
             raise PoolClosed("terminal pool closed")
         user = request.user
         if user is not None and not self._shares.admit(user):
-            healthy = max(1, sum(s.healthy for s in self._scheduler.slots))
+            healthy = max(1, sum(s.usable for s in self._scheduler.slots))
             wait = self._shares.load(user) * self._hold_cost_s / healthy
             raise UserBusy(user, self._shares.limit, max(1, math.ceil(wait)))
         sched = self._scheduler
         reason = None
-        if not any(s.healthy for s in sched.slots):
+        if not any(s.held for s in sched.slots):
+            reason, retry = "no terminal held by this gateway", max(1, self.holdings.retry_s)
+        elif not any(s.usable for s in sched.slots):
             reason, retry = "no healthy terminal", max(1, math.ceil(self._health.interval_s))
         elif len(sched.queue) >= self._queue_limit:
             reason, retry = "queue full", self._retry_after()
@@ -325,7 +354,7 @@ class TerminalPool:
 
     def _retry_after(self) -> int:
         sched = self._scheduler
-        healthy = max(1, sum(s.healthy for s in sched.slots))
+        healthy = max(1, sum(s.usable for s in sched.slots))
         accounts = len({r.target or r.server for r in sched.queue})
         work = len(sched.queue) * self._hold_cost_s + accounts * self._switcher.cost_s
         return max(1, math.ceil(work / healthy))

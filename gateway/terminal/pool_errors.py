@@ -4,7 +4,8 @@
      ├── PoolBusy               no terminal in time: queue full, deadline passed, none healthy
      │    └── UserBusy          this user already has their share of the pool's work
      ├── NoTerminalForServer    market data for a server nobody is on, and no account to log in
-     └── PoolClosed             the pool shut down while the request waited
+     ├── PoolClosed             the pool shut down while the request waited
+     └── ServedElsewhere        another gateway replica should serve it (forward it there)
 
 Each busy error carries ``retry_after_s`` for a ``Retry-After`` header.
 """
@@ -45,3 +46,14 @@ class NoTerminalForServer(PoolError):
 
 class PoolClosed(PoolError):
     """The pool was closed while the request waited."""
+
+
+class ServedElsewhere(PoolError):
+    """Another gateway replica should serve this request (its terminal holds the account, or it
+    holds a terminal for the server and this one does not): the caller forwards it there.
+    Raised only for requests that may be forwarded (see ``gateway/replicas``)."""
+
+    def __init__(self, replica: str, address: str) -> None:
+        super().__init__(f"served by replica {replica}")
+        self.replica = replica
+        self.address = address

@@ -21,6 +21,7 @@ class TerminalState:
     trade_allowed: bool | None  # terminal_info().trade_allowed (the AlgoTrading button)
     last_error: str | None
     only_server: str | None  # the broker server this terminal is dedicated to, if any
+    held: bool = True  # this gateway holds the terminal (with several replicas: its lease)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def snapshot_of(sched: Scheduler, *, rejected: int, user_rejected: int, users: i
             trade_allowed=s.trade_allowed,
             last_error=s.last_error,
             only_server=s.only_server,
+            held=s.held,
         )
         for s in sched.slots
     )

@@ -7,13 +7,13 @@ The rules, applied again and again until no idle terminal can take anything:
 
 1. **Affinity.** An idle terminal first serves the oldest queued request it can serve without
    switching: one for the account it holds, or a market-data request for its broker server.
-2. **Fairness.** While some *starving* request waits (one for an account that no other healthy
+2. **Fairness.** While some *starving* request waits (one for an account that no other usable
    terminal holds, so nobody else will ever serve it), a terminal serves at most
    ``fairness_batch`` requests in a row for its account; then it switches to the oldest starving
    request instead.
 3. **Switching.** An idle terminal with nothing of its own to do switches to the oldest starving
    request. Idle terminals are tried empty ones first, then least recently used first.
-   A request whose account some other healthy terminal holds (even a busy one) waits for that
+   A request whose account some other usable terminal holds (even a busy one) waits for that
    terminal, so its requests are served together instead of paying a second switch (batching).
    A terminal dedicated to one broker server (``only_server``) never switches to another.
 4. **Linger.** When a terminal is released it stays reserved for its account for ``linger_s``
@@ -24,6 +24,10 @@ The rules, applied again and again until no idle terminal can take anything:
    user's oldest request. So one user's flood of queued requests is interleaved with everyone
    else's instead of being served ahead of them. (How many requests a user may have in the pool
    at all is the pool's business: ``user_shares.py``.)
+
+A terminal is *usable* when it is healthy and *held*: with several gateway replicas a terminal
+belongs to the one replica holding its lease (``gateway/replicas``); the others see it as not
+held and never hand it out.
 """
 
 from __future__ import annotations
@@ -64,10 +68,16 @@ class Slot:
     trade_allowed: bool | None = None  # terminal_info().trade_allowed after the last switch/ping
     last_error: str | None = None
     only_server: str | None = None  # a terminal installed for one broker server switches only there
+    held: bool = True  # this gateway may use the terminal (several replicas: it holds the lease)
 
     @property
     def name(self) -> str:
         return self.terminal.name
+
+    @property
+    def usable(self) -> bool:
+        """In rotation: healthy and held."""
+        return self.healthy and self.held
 
 
 @dataclass(eq=False)
@@ -120,8 +130,8 @@ class Scheduler:
         return slot.holds.server == request.server
 
     def covered(self, request: Request, besides: Slot | None = None) -> bool:
-        """True if a healthy terminal other than ``besides`` will serve ``request`` unswitched."""
-        return any(s.healthy and s is not besides and self.fits(s, request) for s in self.slots)
+        """True if a usable terminal other than ``besides`` will serve ``request`` unswitched."""
+        return any(s.usable and s is not besides and self.fits(s, request) for s in self.slots)
 
     def starving(self, slot: Slot) -> Iterator[Request]:
         """Requests, oldest first, that only a switch can serve and ``slot`` could switch to."""
@@ -151,7 +161,7 @@ class Scheduler:
     # -- decisions --------------------------------------------------------------------------
 
     def choose(self, slot: Slot, now: float) -> tuple[Request, Grant] | None:
-        """What the idle, healthy ``slot`` should do next, or None to stay idle."""
+        """What the idle, usable ``slot`` should do next, or None to stay idle."""
         own = self.next_in_turn(r for r in self.queue if self.fits(slot, r))
         if slot.linger_until > now:
             return (own, Grant(slot, None)) if own else None
@@ -166,7 +176,7 @@ class Scheduler:
         """Hand idle terminals to waiting requests; marks them busy and dequeues the requests."""
         grants: list[tuple[Request, Grant]] = []
         while True:
-            idle = [s for s in self.slots if s.healthy and not s.busy]
+            idle = [s for s in self.slots if s.usable and not s.busy]
             idle.sort(key=lambda s: (s.holds is not None, s.last_used))
             picked = next(filter(None, (self.choose(slot, now) for slot in idle)), None)
             if picked is None:
@@ -194,7 +204,7 @@ class Scheduler:
         """A request is done with ``slot``: it lingers for its account unless its turn is over."""
         slot.busy = False
         slot.last_used = now
-        if slot.healthy and slot.holds is not None and slot.run < self.fairness_batch:
+        if slot.usable and slot.holds is not None and slot.run < self.fairness_batch:
             slot.linger_until = now + self.linger_s
 
     def forget(self, slot: Slot) -> None:

@@ -31,12 +31,30 @@ class Switcher:
     """Switches terminals between accounts and keeps a running estimate of what a switch costs
     (``cost_s``, starting from the configured guess), for the pool's ``Retry-After``."""
 
-    def __init__(self, scheduler: Scheduler, *, timeout_ms: int, cost_s: float) -> None:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        timeout_ms: int,
+        cost_s: float,
+        on_switched: Callable[[Slot], None] | None = None,
+    ) -> None:
         self._scheduler = scheduler
         self.timeout_ms = timeout_ms
         self.cost_s = cost_s
+        self._on_switched = on_switched
 
     async def switch(
+        self, slot: Slot, account: AccountKey, credentials: Credentials | None
+    ) -> None:
+        """Log ``slot`` into ``account``; whatever the outcome, ``on_switched(slot)`` is told."""
+        try:
+            await self._switch(slot, account, credentials)
+        finally:
+            if self._on_switched is not None:
+                self._on_switched(slot)
+
+    async def _switch(
         self, slot: Slot, account: AccountKey, credentials: Credentials | None
     ) -> None:
         if credentials is None:  # unreachable by construction; keeps the types honest
