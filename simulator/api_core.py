@@ -24,6 +24,7 @@ from simulator.arguments import (
     symbol_arg,
 )
 from simulator.broker import Broker
+from simulator.fault_schedule import apply_due
 from simulator.terminal_state import Session, TerminalState
 from simulator.world import World
 
@@ -52,6 +53,7 @@ def api(
                 check_noargs(name, args, kwargs)
             elif convention == POSITIONAL:
                 check_positional(name, kwargs)
+            self._apply_scheduled_faults()
             self._wait_if_hung()
             state = self._state
             with self._world.lock if locked else nullcontext():
@@ -75,6 +77,11 @@ class TerminalCore:
 
     _world: World
     _state: TerminalState
+
+    def _apply_scheduled_faults(self) -> None:
+        schedule = self._world.fault_schedule
+        if schedule:
+            apply_due(schedule, self._state, self._world.clock.now_ms())
 
     def _wait_if_hung(self) -> None:
         if self._state.faults.hang_s > 0:

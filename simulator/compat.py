@@ -28,6 +28,7 @@ deadline, accepting on after EMFILE, a message size cap), so both ports behave a
 
 from __future__ import annotations
 
+import datetime
 import functools
 import io
 import logging
@@ -127,10 +128,15 @@ class CompatConnection(Connection):
 
 
 class CompatSlaveService(SlaveService):
-    """The classic service on :class:`CompatConnection`."""
+    """The classic service on :class:`CompatConnection`. Its namespace starts with ``datetime``
+    imported: mt5linux 0.1.x sends dates as ``repr(date.astimezone())`` source text."""
 
     __slots__ = ()
     _protocol = CompatConnection
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.namespace["datetime"] = datetime
 
 
 def serve_classic(

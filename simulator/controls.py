@@ -80,10 +80,12 @@ class TerminalControls:
 
     def reset(self) -> None:
         """Rebuild the World's brokers (same seed) and clear this terminal's flags and
-        Market Watch. The logged-in account stays logged in."""
+        Market Watch; scheduled faults apply again when their time comes. The logged-in
+        account stays logged in."""
         with self._world.lock:
             self._world.reset()
             self._state.faults = Faults()
+            self._state.applied_faults.clear()
             self._state.clear_views()
 
 

@@ -192,7 +192,8 @@ class Market:
             ask = round(bid + spec.spread * spec.point if ask is None else float(ask), spec.digits)
             if not (math.isfinite(bid) and math.isfinite(ask) and 0 < bid <= ask):
                 raise ValueError(f"invalid pushed price bid={bid} ask={ask}")
-            ratio = bid / self._raw_price_at(sym, now)
+            gap = float(sym.gap_level(np.array([now]))[0])
+            ratio = bid / (self._raw_price_at(sym, now) * gap)
             at = bisect.bisect_right([p[0] for p in sym.pushes], now)
             sym.pushes.insert(at, (now, bid, ask))
             sym.push_ratios = np.insert(sym.push_ratios, at, ratio)

@@ -64,6 +64,7 @@ class RawDay:
     spread: np.ndarray  # int32 points
     side: np.ndarray  # int8: 0 quote only, 1 buy trade, 2 sell trade
     volume: np.ndarray  # uint64 trade volume (0 on quote ticks; empty unless chart_mode LAST)
+    recorded: bool = False  # a recording's ticks: each one is kept, even when nothing changed
 
     @property
     def nbytes(self) -> int:
@@ -108,7 +109,11 @@ def anchor_block(sym: SymbolPath, seed: int, block: int, prev: float) -> np.ndar
 def trend(spec: SymbolSpec, index: np.ndarray) -> np.ndarray:
     """The log-price the anchors are pulled towards on days ``ORIGIN_DAY + index``: constant
     ``log(base_price)``, or a straight line (in log) from it to ``log(price_today)`` on
-    ``TODAY_S`` and flat after that."""
+    ``TODAY_S`` and flat after that; for a scenario symbol with ``trend_day``, the line through
+    ``log(price_today)`` on that day with slope ``drift`` per year."""
+    if spec.trend_day:
+        years = (ORIGIN_DAY + index - spec.trend_day) / 365.25
+        return math.log(spec.price_today) + spec.drift * years
     start = math.log(spec.base_price)
     if not spec.price_today:
         return np.full(len(index), start)
@@ -128,8 +133,11 @@ def open_to_clock(tau: np.ndarray, windows: tuple[tuple[int, int], ...]) -> np.n
 
 
 def raw_day(sym: SymbolPath, seed: int, day: int, a0: float, a1: float) -> RawDay:
-    """Generate the quote (and trade) ticks of server day ``day`` (epoch day number)."""
+    """Generate the quote (and trade) ticks of server day ``day`` (epoch day number); a
+    recorded symbol's ticks come from its recording."""
     spec = sym.spec
+    if spec.recording is not None:
+        return spec.recording.raw_day(day, spec.point)
     windows = spec.quote_sessions[weekday(day)]
     total = sum(end - start for start, end in windows) * 60_000
     if total == 0 or spec.ticks_per_minute <= 0:
@@ -180,11 +188,23 @@ class SymbolPath:
     pushes: list[tuple[int, float, float]] = field(default_factory=list)  # (time_msc, bid, ask)
     push_times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     push_ratios: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gap_times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    gap_levels: np.ndarray = field(default_factory=lambda: np.ones(1))  # product of gaps so far
 
     @classmethod
     def of(cls, spec: SymbolSpec) -> SymbolPath:
         anchors = np.array([math.log(spec.base_price)])
-        return cls(spec, zlib.crc32((spec.feed or spec.name).encode()), day_sigmas(spec), anchors)
+        key = zlib.crc32((spec.feed or spec.name).encode())
+        path = cls(spec, key, day_sigmas(spec), anchors)
+        if spec.gaps:
+            gaps = sorted(spec.gaps)
+            path.gap_times = np.array([t for t, _ in gaps], np.int64)
+            path.gap_levels = np.cumprod([1.0, *(f for _, f in gaps)])
+        return path
+
+    def gap_level(self, time_msc: np.ndarray) -> np.ndarray:
+        """The product of the gaps at or before each time (1.0 before the first)."""
+        return self.gap_levels[np.searchsorted(self.gap_times, time_msc, side="right")]
 
     def anchor(self, seed: int, day: int) -> float:
         """The anchor log-price of server day ``day`` (drawn block by block as needed)."""

@@ -66,13 +66,15 @@ def build_quotes(raw: RawDay, sym: SymbolPath, pushed: list[tuple[int, float, fl
     spec, point = sym.spec, sym.spec.point
     idx = np.searchsorted(sym.push_times, raw.time_msc, side="left")  # pushes strictly before
     bid = np.exp(raw.logp)
+    if len(sym.gap_times):
+        bid *= sym.gap_level(raw.time_msc)
     if len(sym.push_ratios):
         bid *= np.r_[1.0, sym.push_ratios][idx]
     bid = np.round(bid, spec.digits)
     ask = np.round(bid + raw.spread * point, spec.digits)
     exchange = spec.chart_mode == c.SYMBOL_CHART_MODE_LAST
     cols = {"time_msc": raw.time_msc, "bid": bid, "ask": ask, "spread": raw.spread,
-            "side": raw.side, "push": np.zeros(len(bid), bool)}  # fmt: skip
+            "side": raw.side, "push": np.full(len(bid), raw.recorded)}  # fmt: skip
     if exchange:
         cols["volume"] = raw.volume
     if pushed:

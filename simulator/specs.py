@@ -9,6 +9,7 @@ server's clock ("server time": wall-clock of the server zone, written as epoch n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # A weekly schedule: for each weekday (0 = Monday ... 6 = Sunday, like datetime.weekday()),
 # a tuple of (start_minute, end_minute) windows in server time, end exclusive, 0..1440.
@@ -73,6 +74,14 @@ class SymbolSpec:
     # A cross quoted from other symbols of the server: log price = sum of sign x leg log price,
     # e.g. EURJPY = (("EURUSD", 1), ("USDJPY", 1)); EURAUD = (("EURUSD", 1), ("AUDUSD", -1)).
     legs: tuple[tuple[str, int], ...] = ()
+    # Scenario price paths (simulator/scenario_prices.py). With ``trend_day`` set, the seeded
+    # walk follows a line through log(price_today) on that server day with ``drift`` (log per
+    # year) instead of the demo's 2020-to-today line. ``gaps`` are (server ms, factor) jumps
+    # applied to every later price. A ``recording`` replaces the seeded path altogether.
+    drift: float = 0.0
+    trend_day: int = 0
+    gaps: tuple[tuple[int, float], ...] = ()
+    recording: Any = field(default=None, compare=False, repr=False)
 
     @property
     def point(self) -> float:

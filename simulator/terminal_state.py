@@ -44,6 +44,7 @@ class TerminalState:
     selected: dict[str, set[str]] = field(default_factory=dict)  # Market Watch per server
     books: set[str] = field(default_factory=set)  # symbols with market_book_add
     faults: Faults = field(default_factory=Faults)
+    applied_faults: set[int] = field(default_factory=set)  # indexes into World.fault_schedule
 
     def clear_views(self) -> None:
         """Forget Market Watch choices and book subscriptions."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from typing import Any
 
 from simulator.broker import Broker
 from simulator.catalog import DEMO_SEED, demo_servers
@@ -32,6 +33,8 @@ class World:
         self.lock = threading.RLock()
         self.clock = SimClock()
         self._servers = list(servers) if servers is not None else None
+        # Scheduled faults (simulator/fault_schedule.py), in time order; a scenario sets them.
+        self.fault_schedule: tuple[Any, ...] = ()
         self.brokers: dict[str, Broker] = {}
         self.reset()
 
