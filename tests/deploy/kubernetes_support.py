@@ -43,6 +43,19 @@ def venv_or_system_binary(name: str) -> str:
     pytest.skip(message)
 
 
+def schema_validator() -> Any:
+    """PyPI kubernetes-validate (a dev dependency), imported; a module-level skip when it is
+    missing, a failure when MT5GW_REQUIRE_BINARIES=1."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        message = "kubernetes-validate is not installed (dev dependency)"
+        if os.environ.get("MT5GW_REQUIRE_BINARIES") == "1":
+            raise RuntimeError(f"{message} and MT5GW_REQUIRE_BINARIES=1") from None
+        pytest.skip(message, allow_module_level=True)
+    return kubernetes_validate
+
+
 def render(directory: Path) -> list[Doc]:
     """`kubectl kustomize DIR`: every object the kustomization produces."""
     kubectl = venv_or_system_binary("kubectl")

@@ -9,10 +9,8 @@ mistakes are explicit assertions here (`test_lint_*`), named after kube-linter's
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import kubernetes_validate
 import pytest
 from kubernetes_support import (
     K8S_DIR,
@@ -25,11 +23,13 @@ from kubernetes_support import (
     may_connect,
     of_kind,
     render,
+    schema_validator,
     selects,
     workloads,
 )
 
 pytestmark = pytest.mark.needs_binary("kubectl")
+kubernetes_validate = schema_validator()
 
 SCHEMA_VERSIONS = ["1.30.0", "1.34.0"]
 SECRET_TEMPLATES = K8S_DIR / "secrets.example.yaml"
@@ -388,17 +388,3 @@ def test_the_policy_evaluator_sees_an_open_namespace(base: list[Doc]) -> None:
         if p["metadata"]["name"] not in {"default-deny-all", "terminal-ingress"}
     ]
     assert may_connect(kept, INGRESS_CONTROLLER, Pod(TERMINAL), 3000)
-
-
-def test_runbook_creates_the_secrets_the_templates_name() -> None:
-    runbook = (K8S_DIR.parents[0] / "RUNBOOK.md").read_text()
-    chapter = runbook[runbook.index("## 12. Beyond one VPS") :]
-    templates = {d["metadata"]["name"]: d for d in load(SECRET_TEMPLATES)}
-    lines = chapter.replace("\\\n", " ").splitlines()
-    created = {
-        m.group(1).strip('"'): set(re.findall(r"--from-literal=(\w+)=", line))
-        for line in lines
-        if (m := re.search(r"create secret generic (\S+)", line))
-    }
-    assert created["mt5-gateway-secrets"] == set(templates["mt5-gateway-secrets"]["stringData"])
-    assert created["mt5-terminal-$n"] == set(templates["mt5-terminal-0"]["stringData"])

@@ -1,17 +1,18 @@
 """The sim-demo overlay (deploy/kubernetes/overlays/sim-demo): simulated terminals, a demo
 PostgreSQL, what its NetworkPolicy allows, the "restricted" Pod Security Standard, and the
-Secrets its demo-secrets.sh prints (validated, random, consistent, accepted by the gateway)."""
+Secrets its demo-secrets.sh prints (validated, random, consistent, accepted by the gateway);
+and the runbook's secret commands against the templates."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-import kubernetes_validate
 import pytest
 from kubernetes_support import (
     OVERLAYS,
@@ -23,14 +24,22 @@ from kubernetes_support import (
     may_connect,
     of_kind,
     render,
+    schema_validator,
     workloads,
 )
-from test_kubernetes import GATEWAY, SCHEMA_VERSIONS, TERMINAL, terminal_container
+from test_kubernetes import (
+    GATEWAY,
+    SCHEMA_VERSIONS,
+    SECRET_TEMPLATES,
+    TERMINAL,
+    terminal_container,
+)
 
 from gateway.auth.verifier import make_verifier
 from gateway.config import Settings, parse_terminals
 
 pytestmark = pytest.mark.needs_binary("kubectl")
+kubernetes_validate = schema_validator()
 
 DEMO_SECRETS = OVERLAYS["sim-demo"] / "demo-secrets.sh"
 REPO = OVERLAYS["sim-demo"].parents[3]
@@ -173,3 +182,17 @@ def test_the_runbooks_demo_token_is_accepted(demo: list[Doc], tmp_path: Path) ->
             return (await make_verifier(settings, http).verify(token)).id
 
     assert asyncio.run(verify()) == "00000000-0000-4000-8000-000000000001"
+
+
+def test_runbook_creates_the_secrets_the_templates_name() -> None:
+    runbook = (REPO / "deploy" / "RUNBOOK.md").read_text()
+    chapter = runbook[runbook.index("## 12. Beyond one VPS") :]
+    templates = {d["metadata"]["name"]: d for d in load(SECRET_TEMPLATES)}
+    lines = chapter.replace("\\\n", " ").splitlines()
+    created = {
+        m.group(1).strip('"'): set(re.findall(r"--from-literal=(\w+)=", line))
+        for line in lines
+        if (m := re.search(r"create secret generic (\S+)", line))
+    }
+    assert created["mt5-gateway-secrets"] == set(templates["mt5-gateway-secrets"]["stringData"])
+    assert created["mt5-terminal-$n"] == set(templates["mt5-terminal-0"]["stringData"])
