@@ -25,6 +25,8 @@ from gateway.errors import ERROR_RESPONSES
 from gateway.stream.hub import Hub
 from gateway.stream.router import events_router, stream_router
 from gateway.stream.settings import StreamSettings
+from gateway.webhooks.delivery import Deliveries
+from gateway.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -34,23 +36,32 @@ async def stream_service(
     state: Mapping[str, Any], settings: StreamSettings
 ) -> AsyncIterator[dict[str, Any]]:
     """The hub and the webhook worker for the lifespan ``state`` of a running gateway."""
+    deliveries = Deliveries(
+        sessions=state["sessionmaker"],
+        keyring=state["keyring"],
+        gateway_settings=state["settings"],
+        settings=settings,
+    )
     hub = Hub(
         pool=state["pool"],
         sessions=state["sessionmaker"],
         clocks=state["clocks"],
         settings=settings,
+        sinks=[deliveries.sink],
     )
     await hub.start()
+    await deliveries.start(hub)
     try:
-        yield {"stream_hub": hub}
+        yield {"stream_hub": hub, "webhook_deliveries": deliveries}
     finally:
+        await deliveries.close()
         await hub.close()
 
 
 def install_stream(app: FastAPI, **overrides: Any) -> None:
     """Add the stream, events and webhooks to ``app`` (``overrides``: StreamSettings fields)."""
     app.include_router(stream_router, prefix=API_PREFIX)
-    for router in (events_router,):
+    for router in (events_router, webhooks_router):
         app.include_router(
             router,
             prefix=API_PREFIX,

@@ -29,6 +29,7 @@ class StreamSettings:
     stream_watch_linger_s: float = 30.0  # keep polling an account this long after its last reader
     webhook_allow_private_targets: bool = False  # tests and private networks only
     webhook_retry_window_s: float = 86400.0  # retry a failing endpoint this long, then disable it
+    webhook_backoff_base_s: float = 5.0  # first retry after this; doubling, at most an hour
     webhook_timeout_s: float = 10.0
     webhook_max_per_user: int = 20
 

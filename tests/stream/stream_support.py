@@ -77,7 +77,7 @@ def gateway_settings(
         "terminals": f"t1={sim.host}:{sim.port}",
         "server_utc_offsets": "Sim-Demo=7200",
         "terminal_timeout_s": 3.0,
-        "terminal_connect_timeout_s": 2.0,
+        "terminal_connect_timeout_s": 5.0,  # health pings too: a loaded CI box is slow
         "jwks_min_refresh_s": 0.0,
         "database_url": url,
         "mt5_encryption_keys": key,

@@ -1,0 +1,142 @@
+"""The webhook outbox in the store: what is owed to whom, in which order.
+
+Rows are added in the transaction that stores the events (:func:`enqueue`), so an event that
+exists is owed to every matching endpoint, even if the gateway stops right after: delivery is
+at least once. Per (endpoint, account) the rows go out in ``seq`` order: only the oldest pending
+row of each is ever *due* (:func:`due_heads`), so a failing row holds the ones after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.events.schema import Event, iso
+from gateway.store.models import Mt5Account, utcnow
+from gateway.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+
+def wanted(event_types: Sequence[str], event_type: str) -> bool:
+    """Whether an endpoint's filter takes ``event_type`` (empty filter: everything)."""
+    if not event_types:
+        return True
+    return event_type in event_types or f"{event_type.split('.', 1)[0]}.*" in event_types
+
+
+def payload(event: Event) -> dict[str, Any]:
+    """The request body: Standard Webhooks' ``type``/``timestamp``/``data`` envelope around
+    the event exactly as the stream sends it."""
+    return {"type": event.type, "timestamp": iso(event.time), "data": event.message()}
+
+
+async def endpoints_for(session: AsyncSession, account_id: str) -> list[WebhookEndpoint]:
+    """Enabled endpoints that follow ``account_id``: named, or "all accounts" of its owner."""
+    owner = await session.scalar(select(Mt5Account.user_id).where(Mt5Account.id == account_id))
+    match = WebhookEndpoint.account_id == account_id
+    if owner is not None:
+        match = or_(
+            match,
+            (WebhookEndpoint.account_id.is_(None)) & (WebhookEndpoint.user_id == owner),
+        )
+    stmt = select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True), match)
+    return list((await session.scalars(stmt)).all())
+
+
+async def enqueue(session: AsyncSession, events: Sequence[Event]) -> int:
+    """Owe ``events`` (of one account) to every endpoint that wants them; how many rows."""
+    if not events:
+        return 0
+    endpoints = await endpoints_for(session, events[0].account_id)
+    rows = [
+        _delivery(endpoint.id, event)
+        for endpoint in endpoints
+        for event in events
+        if wanted(endpoint.event_types, event.type)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return len(rows)
+
+
+def _delivery(endpoint_id: str, event: Event) -> WebhookDelivery:
+    now = utcnow()
+    return WebhookDelivery(
+        endpoint_id=endpoint_id,
+        account_id=event.account_id,
+        event_id=event.id,
+        seq=event.seq,
+        event_type=event.type,
+        payload=payload(event),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+async def replay(session: AsyncSession, endpoint: WebhookEndpoint, events: Sequence[Event]) -> int:
+    """Owe ``events`` to ``endpoint`` again (pending rows from the first of them on are
+    replaced, so nothing goes out twice because of the replay itself)."""
+    if events:
+        await session.execute(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.endpoint_id == endpoint.id,
+                WebhookDelivery.account_id == events[0].account_id,
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.seq >= events[0].seq,
+            )
+        )
+    rows = [_delivery(endpoint.id, e) for e in events if wanted(endpoint.event_types, e.type)]
+    session.add_all(rows)
+    await session.flush()
+    return len(rows)
+
+
+async def due_heads(session: AsyncSession, now: datetime, limit: int = 64) -> list[WebhookDelivery]:
+    """The oldest pending row of each (enabled endpoint, account), when its time has come."""
+    heads = (
+        select(
+            WebhookDelivery.endpoint_id,
+            WebhookDelivery.account_id,
+            func.min(WebhookDelivery.seq).label("seq"),
+        )
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookEndpoint.enabled.is_(True),
+        )
+        .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.account_id)
+        .subquery()
+    )
+    stmt = (
+        select(WebhookDelivery)
+        .join(
+            heads,
+            (heads.c.endpoint_id == WebhookDelivery.endpoint_id)
+            & (heads.c.account_id == WebhookDelivery.account_id)
+            & (heads.c.seq == WebhookDelivery.seq),
+        )
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    )
+    rows = list((await session.scalars(stmt)).all())
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for row in rows:  # two rows of one seq (cannot happen, but never deliver out of order)
+        if (row.endpoint_id, row.account_id) not in seen:
+            seen.add((row.endpoint_id, row.account_id))
+            unique.append(row)
+    return unique
+
+
+def new_endpoint_id() -> str:
+    return str(uuid.uuid4())
