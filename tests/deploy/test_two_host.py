@@ -155,6 +155,7 @@ def verify(openssl: str, certs: Path, cert: Path, purpose: str) -> bool:
     return result.returncode == 0
 
 
+@pytest.mark.needs_binary("openssl")
 def test_certificates_keep_server_and_client_apart(certs: Path, openssl_bin: str) -> None:
     terminal, gateway = certs / "terminal-1" / "tls.crt", certs / "gateway" / "tls.crt"
     assert verify(openssl_bin, certs, terminal, "sslserver")
@@ -222,6 +223,7 @@ def tls(certs: Path, client: str) -> TlsConfig:
     )
 
 
+@pytest.mark.needs_binary("openssl")
 def test_terminal_admits_the_gateways_certificate_only(
     certs: Path, terminals: int, tmp_path: Path
 ) -> None:
@@ -312,6 +314,7 @@ def served(port: int) -> float:
     )
 
 
+@pytest.mark.needs_binary("nginx")
 def test_two_replicas_behind_nginx_over_mutual_tls(
     certs: Path, terminals: int, tmp_path: Path, nginx_bin: str, openssl_bin: str
 ) -> None:
