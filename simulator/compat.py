@@ -16,6 +16,12 @@ Clients as pip installs them (issue 14): ``mt5linux==0.1.9`` brings rpyc 5.0.1 a
   ``TAG_TUP3`` (18), never a valid rpyc 6 type (1-3). The other layers (brine, handler numbers,
   the classic service) are the same. :class:`FramingChannel` looks at each connection's first
   message and, for an rpyc 5 client, converts frames both ways.
+* An rpyc 5 client resolves a remote object's class by its module and name: the package's
+  result types say ``builtins.TradePosition``, which is no class on the client, so pandas'
+  ``isinstance(row, Sequence)`` raises ``issubclass() arg 1 must be a class`` (with the real
+  package too). For rpyc 5 clients the results are announced as ``builtins.tuple`` (they are
+  tuples); attributes and ``_asdict()`` still go to the real object. rpyc 6 clients see them
+  unchanged.
 * numpy 2 pickles an array as ``numpy._core.multiarray._reconstruct(...)``, which numpy < 1.26
   cannot import. :class:`CompatConnection` pickles arrays (``rpyc.classic.obtain``, or a
   netref's ``__array__``) as ``numpy.ndarray(shape, dtype-descr, bytearray)``: public names and
@@ -40,10 +46,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from rpyc.core import brine
+from rpyc.core import brine, consts
 from rpyc.core.protocol import Connection
 from rpyc.core.service import SlaveService
 from rpyc.utils.server import ThreadedServer
+
+from simulator.structs import STRUCT_TYPES
+
+_RESULT_TYPES = frozenset(STRUCT_TYPES.values())
 
 log = logging.getLogger("simulator.compat")
 
@@ -120,6 +130,13 @@ class CompatConnection(Connection):
 
     def __init__(self, root: Any, channel: Any, config: Any = None) -> None:
         super().__init__(root, FramingChannel(channel), config or {})
+
+    def _box(self, obj: Any) -> Any:
+        if type(obj) in _RESULT_TYPES and self._channel.legacy:
+            id_pack = ("builtins.tuple", id(type(obj)), id(obj))
+            self._local_objects.add(id_pack, obj)
+            return consts.LABEL_REMOTE_REF, id_pack
+        return super()._box(obj)
 
     def _handle_pickle(self, obj: Any, proto: int) -> bytes:
         if not self._config["allow_pickle"]:
