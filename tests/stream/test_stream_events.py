@@ -292,3 +292,21 @@ async def test_time_shared_account_reconciled_in_order_on_return(
     deals = [e["data"]["deal"]["ticket"] for e in missed if e["event"] == "deal.added"]
     assert deals == sorted(deals)
     assert {str(e["cause"]) for e in missed} == {str({"by": "client", "reason": "expert"})}
+
+
+async def test_away_account_is_visited_when_the_pool_is_idle(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack(stream_away_poll_s=0.5)
+    netting = stack.ids.netting  # the only terminal is on the hedging account
+    async with open_peer(stack) as peer:
+        await peer.auth(stack.token())
+        await peer.send(
+            {"type": "subscribe", "id": "s", "channel": "status", "account_id": netting}
+        )
+        await peer.next("status", lambda m: m["state"] == "away")
+        live = await peer.next("status", lambda m: m["state"] == "live")
+        assert live["resident"] is True and live["terminal"] == "t1"
+        await peer.send(_subscribe("t", netting))
+        snap = await peer.next("snapshot")
+        assert snap["positions"] == [] and snap["as_of"] is not None
