@@ -78,6 +78,17 @@ class TerminalControls:
     def set_tradeapi_disabled(self, disabled: bool) -> None:
         self._state.faults.tradeapi_disabled = bool(disabled)
 
+    def record_callers(self, enabled: bool) -> None:
+        """Start (clearing the record) or stop recording who calls this terminal, and when."""
+        log = self._state.callers
+        if enabled:
+            log.clear()
+        log.enabled = bool(enabled)
+
+    def callers(self) -> list[tuple[int, str, int, int]]:
+        """The calls recorded: (caller connection number, function, started_ns, ended_ns)."""
+        return self._state.callers.entries()
+
     def reset(self) -> None:
         """Rebuild the World's brokers (same seed) and clear this terminal's flags and
         Market Watch; scheduled faults apply again when their time comes. The logged-in

@@ -25,9 +25,13 @@ def constant_names() -> list[str]:
 
 
 def make_module(terminal: SimulatedTerminal) -> types.ModuleType:
-    """A fresh ``MetaTrader5`` module: functions bound to ``terminal``, constants, types."""
+    """A fresh ``MetaTrader5`` module: functions bound to ``terminal``, constants, types.
+    API functions record their callers while the terminal's caller log is on (``callers.py``)."""
     module = types.ModuleType("MetaTrader5", "Simulated MetaTrader5 package (mt5-gateway).")
-    for name in (*API_FUNCTIONS, *HELPERS):
+    log = terminal.caller_log
+    for name in API_FUNCTIONS:
+        setattr(module, name, log.wrap(name, getattr(terminal, name)))
+    for name in HELPERS:
         setattr(module, name, getattr(terminal, name))
     for name in constant_names():
         setattr(module, name, getattr(constants, name))

@@ -21,6 +21,7 @@ from simulator.api_session import (
     SessionFunctions,
 )
 from simulator.api_trading import TradingFunctions
+from simulator.callers import CallerLog
 from simulator.controls import TerminalControls
 from simulator.terminal_state import TerminalState
 from simulator.world import World
@@ -44,6 +45,11 @@ class SimulatedTerminal(SessionFunctions, MarketFunctions, TradingFunctions):
         self.name = name
         self._state = TerminalState()
         self.controls = TerminalControls(world, self._state)
+
+    @property
+    def caller_log(self) -> CallerLog:
+        """Who called this terminal, when recording is on (``record_callers`` control)."""
+        return self._state.callers
 
 
 API_FUNCTIONS: tuple[str, ...] = (

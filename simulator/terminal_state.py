@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simulator.arguments import SUCCESS
+from simulator.callers import CallerLog
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class TerminalState:
     books: set[str] = field(default_factory=set)  # symbols with market_book_add
     faults: Faults = field(default_factory=Faults)
     applied_faults: set[int] = field(default_factory=set)  # indexes into World.fault_schedule
+    callers: CallerLog = field(default_factory=CallerLog, compare=False, repr=False)
 
     def clear_views(self) -> None:
         """Forget Market Watch choices and book subscriptions."""
