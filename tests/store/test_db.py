@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from gateway import tables  # noqa: F401  (every table, so drift is checked for all)
 from gateway.db import (
     Base,
     alembic_config,
@@ -21,7 +22,6 @@ from gateway.db import (
     session_scope,
     upgrade_database,
 )
-from gateway import tables  # noqa: F401  (every table, so drift is checked for all)
 
 pytestmark = pytest.mark.anyio
 
