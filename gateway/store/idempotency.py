@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from gateway.store.models import IdempotencyKey, IdempotencyStatus, utcnow
 from gateway.validation import storable
@@ -68,8 +69,22 @@ async def begin(
 ) -> Claim:
     """Claim ``key`` for ``user_id``, or report what already holds it."""
     now = now or utcnow()
-    if await _insert(session, user_id, key, request_hash, now, now + ttl):
-        return Claim(Outcome.STARTED, await _load(session, user_id, key))
+    new_id = await _insert(session, user_id, key, request_hash, now, now + ttl)
+    if new_id is not None:  # the row is exactly what was inserted: no need to read it back
+        record = IdempotencyKey(
+            id=new_id,
+            user_id=user_id,
+            key=key,
+            request_hash=request_hash,
+            status=IdempotencyStatus.IN_PROGRESS,
+            response_status=None,
+            response_body=None,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        make_transient_to_detached(record)
+        session.add(record)
+        return Claim(Outcome.STARTED, record)
     record = await _load(session, user_id, key)
     if record.expires_at <= now:
         await session.delete(record)
@@ -153,7 +168,8 @@ async def _insert(
     request_hash: str,
     now: datetime,
     expires_at: datetime,
-) -> bool:
+) -> int | None:
+    """The new row's id, or None if (user, key) exists already."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
@@ -169,7 +185,8 @@ async def _insert(
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotencyKey.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    new_id: int | None = (await session.execute(stmt)).scalar_one_or_none()
+    return new_id
 
 
 async def _load(session: AsyncSession, user_id: str, key: str) -> IdempotencyKey:
