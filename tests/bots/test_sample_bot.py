@@ -1,0 +1,78 @@
+"""metatrader5-sim (issue 14): the distribution installs into a fresh venv from this checkout,
+and the sample bot's own pytest suite passes against it; it refuses Windows.
+
+The venv with the distribution's dependencies (numpy, pytest) is cached by the hash of its
+pins (tests/compat/venvs.py's cache folder); the distribution itself is installed again from
+the working tree on every run, so the suite always tests the current code.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "compat"))
+
+import venvs  # noqa: E402
+
+PACKAGE = REPO / "packages" / "metatrader5-sim"
+SAMPLE = REPO / "tests" / "bots" / "sample_bot"
+BASE = venvs.Combo("metatrader5-sim-base", "3.11", ("numpy==2.2.6", "pytest==9.0.3"))
+
+
+@pytest.fixture(scope="module")
+def python() -> Path:
+    try:
+        python = venvs.ensure_venv(BASE)
+    except LookupError as missing:
+        pytest.skip(str(missing))
+    run([str(python), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
+         str(PACKAGE)])  # fmt: skip
+    run([str(python), "-m", "pip", "check"])
+    return python
+
+
+def run(command: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def test_the_sample_bot_suite_passes_against_the_installed_package(python: Path) -> None:
+    done = run([str(python), "-m", "pytest", "-q", "-rA"], cwd=SAMPLE)
+    assert "6 passed" in done.stdout
+    where = run([str(python), "-c", "import MetaTrader5, mt5sim; print(MetaTrader5.__file__)"])
+    assert "site-packages" in where.stdout  # the installed copy, not the checkout
+
+
+def test_the_module_looks_like_the_package(python: Path) -> None:
+    code = (
+        "import MetaTrader5 as mt5\n"
+        "assert mt5.initialize() and mt5.account_info().login == 10001\n"
+        "assert (mt5.__version__, mt5.TRADE_RETCODE_DONE) == ('5.0.6231', 10009)\n"
+        "assert mt5.version()[0] == 500 and mt5.TradePosition.__module__ == 'builtins'\n"
+        "print(mt5.symbol_info_tick('BTCUSD').bid > 0)\n"
+    )
+    assert run([str(python), "-c", code], cwd=SAMPLE).stdout.strip() == "True"
+
+
+def test_it_refuses_to_import_on_windows(python: Path) -> None:
+    code = "import sys; sys.platform = 'win32'; import MetaTrader5"
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "ImportError: this MetaTrader5 is metatrader5-sim" in done.stderr
+    assert "pip install MetaTrader5" in done.stderr
+
+
+def test_it_refuses_to_build_on_windows(python: Path) -> None:
+    code = (
+        "import sys; sys.platform = 'win32'; sys.argv = ['setup.py', '--version']\n"
+        "exec(open('setup.py').read())"
+    )
+    done = subprocess.run([str(python), "-c", code], cwd=PACKAGE, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1 and "refuses to install on Windows" in done.stderr
