@@ -36,5 +36,6 @@ export class BarChart {
 
 /** @param {{time: number, open: number, high: number, low: number, close: number}} bar */
 function toPoint(bar) {
-  return { time: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
+  const time = /** @type {import("lightweight-charts").UTCTimestamp} */ (bar.time);
+  return { time, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
 }

@@ -1,8 +1,10 @@
+// @ts-check
 // Swagger UI for /openapi.json, from this gateway's own files (no CDN, no inline script).
-window.ui = window.SwaggerUIBundle({
+const w = /** @type {any} */ (window);
+w.ui = w.SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
-  presets: [window.SwaggerUIBundle.presets.apis],
+  presets: [w.SwaggerUIBundle.presets.apis],
   layout: "BaseLayout",
 });

@@ -409,6 +409,24 @@ class Deleted(BaseModel):
     id: Annotated[str, Field(title="Id")]
 
 
+class DeliveryOut(BaseModel):
+    id: Annotated[int, Field(title="Id")]
+    event_id: Annotated[str, Field(title="Event Id")]
+    account_id: Annotated[str, Field(title="Account Id")]
+    seq: Annotated[int, Field(title="Seq")]
+    event_type: Annotated[str, Field(title="Event Type")]
+    status: Annotated[str, Field(description="pending | delivered | failed", title="Status")]
+    attempts: Annotated[int, Field(title="Attempts")]
+    last_status: Annotated[
+        int | None, Field(description="HTTP status of the last attempt", title="Last Status")
+    ]
+    last_error: Annotated[str | None, Field(title="Last Error")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    last_attempt_at: Annotated[AwareDatetime | None, Field(title="Last Attempt At")]
+    next_attempt_at: Annotated[AwareDatetime, Field(title="Next Attempt At")]
+    delivered_at: Annotated[AwareDatetime | None, Field(title="Delivered At")]
+
+
 class Equity(BaseModel):
     login: Annotated[int, Field(title="Login")]
     equity: Annotated[float, Field(title="Equity")]
@@ -1020,6 +1038,12 @@ class RangeResponse(BaseModel):
     end_date: Annotated[
         int, Field(description="Requested range end, UTC epoch seconds", title="End Date")
     ]
+
+
+class ReplayResult(BaseModel):
+    queued: Annotated[int, Field(description="Events queued again for delivery", title="Queued")]
+    account_id: Annotated[str, Field(title="Account Id")]
+    after: Annotated[int, Field(title="After")]
 
 
 class MaxVolumePerOrder(RootModel[float]):
@@ -1832,6 +1856,87 @@ class User(BaseModel):
     session_id: Annotated[str | None, Field(title="Session Id")] = None
     aal: Annotated[str | None, Field(title="Aal")] = None
     is_admin: Annotated[bool | None, Field(title="Is Admin")] = False
+
+
+class AccountId4(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="One of your accounts; omit for all of them",
+            pattern="^[A-Za-z0-9-]{1,64}$",
+            title="Account Id",
+        ),
+    ]
+
+
+class Description(RootModel[str]):
+    root: Annotated[str, Field(max_length=255, title="Description")]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: Annotated[
+        str,
+        Field(
+            description="Where to POST events (https in production)", max_length=2048, title="Url"
+        ),
+    ]
+    account_id: Annotated[
+        AccountId4 | None,
+        Field(description="One of your accounts; omit for all of them", title="Account Id"),
+    ] = None
+    event_types: Annotated[
+        list[str] | None,
+        Field(
+            description="Event types to send (e.g. position.closed, order.*); empty: all",
+            max_length=32,
+            title="Event Types",
+        ),
+    ] = None
+    description: Annotated[Description | None, Field(title="Description")] = None
+
+
+class WebhookCreated(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    url: Annotated[str, Field(title="Url")]
+    account_id: Annotated[
+        str | None, Field(description="None: all of your accounts", title="Account Id")
+    ]
+    event_types: Annotated[list[str], Field(title="Event Types")]
+    description: Annotated[str | None, Field(title="Description")]
+    enabled: Annotated[bool, Field(title="Enabled")]
+    disabled_reason: Annotated[
+        str | None,
+        Field(description="Why deliveries stopped, when they did", title="Disabled Reason"),
+    ]
+    disabled_at: Annotated[AwareDatetime | None, Field(title="Disabled At")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    secret: Annotated[
+        str,
+        Field(
+            description="Signing secret (whsec_...): shown only now; verify the webhook-signature header with it (Standard Webhooks)",
+            title="Secret",
+        ),
+    ]
+
+
+class WebhookOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    url: Annotated[str, Field(title="Url")]
+    account_id: Annotated[
+        str | None, Field(description="None: all of your accounts", title="Account Id")
+    ]
+    event_types: Annotated[list[str], Field(title="Event Types")]
+    description: Annotated[str | None, Field(title="Description")]
+    enabled: Annotated[bool, Field(title="Enabled")]
+    disabled_reason: Annotated[
+        str | None,
+        Field(description="Why deliveries stopped, when they did", title="Disabled Reason"),
+    ]
+    disabled_at: Annotated[AwareDatetime | None, Field(title="Disabled At")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
 class AccountOut(BaseModel):

@@ -1,0 +1,82 @@
+// When to send a call again (the same rules as the Python client, see its retry.py):
+// - reads: on network errors, 503 and 504;
+// - trade calls: one Idempotency-Key per call, reused by every retry, so the order runs at most
+//   once; retried on network errors, 503 and 504 unless the answer says retryable: false or is
+//   a replay; 409 IDEMPOTENCY_IN_PROGRESS and 504 OUTCOME_UNKNOWN are waited out with the same
+//   key until settleTimeoutMs; a refused order (REQUOTE, NO_MONEY...) is never re-sent;
+// - other writes: only when the connection failed before anything was sent.
+// Retry-After is honoured (capped), otherwise exponential backoff with jitter.
+
+export type Kind = "read" | "trade" | "write";
+
+export interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  maxRetryAfterMs: number;
+  settleTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 4,
+  backoffMs: 250,
+  maxBackoffMs: 8000,
+  maxRetryAfterMs: 30_000,
+  settleTimeoutMs: 120_000,
+};
+
+const SETTLING = new Set(["IDEMPOTENCY_IN_PROGRESS", "OUTCOME_UNKNOWN"]);
+
+export class Attempts {
+  private sent = 0;
+  private transient = 0;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly policy: RetryPolicy,
+    private readonly kind: Kind,
+  ) {}
+
+  private backoff(): number {
+    const base = Math.min(this.policy.maxBackoffMs, this.policy.backoffMs * 2 ** Math.max(0, this.sent - 1));
+    return base * (0.5 + Math.random() / 2);
+  }
+
+  private delay(retryAfter: string | null): number {
+    const seconds = retryAfter === null ? NaN : Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) {
+      return Math.min(seconds * 1000, this.policy.maxRetryAfterMs);
+    }
+    return this.backoff();
+  }
+
+  private next(retryAfter: string | null): number | null {
+    this.transient += 1;
+    return this.transient >= this.policy.attempts ? null : this.delay(retryAfter);
+  }
+
+  /** Delay in ms before the next attempt after a network failure, or null: give up. */
+  afterNetworkError(connectFailed: boolean): number | null {
+    this.sent += 1;
+    if (this.kind === "write" && !connectFailed) return null;
+    return this.next(null);
+  }
+
+  /** Delay in ms before the next attempt after this answer, or null: it is the answer. */
+  afterResponse(status: number, body: Record<string, unknown>, retryAfter: string | null): number | null {
+    this.sent += 1;
+    if (status < 400 || this.kind === "write") return null;
+    const code = typeof body.code === "string" ? body.code : "";
+    if (this.kind === "trade") {
+      if (body.replayed) return null;
+      if (SETTLING.has(code)) {
+        const waited = Date.now() - this.started;
+        if (waited >= this.policy.settleTimeoutMs) return null;
+        return Math.min(this.delay(retryAfter), this.policy.settleTimeoutMs - waited);
+      }
+      if (body.retryable === false) return null;
+    }
+    if ((status !== 503 && status !== 504) || code === "OUTCOME_UNKNOWN") return null;
+    return this.next(retryAfter);
+  }
+}

@@ -1,0 +1,53 @@
+"""The TypeScript client (built with the machine's Node.js) against a live gateway and the
+simulator: typed reads and errors, one key per trade call, a lost answer retried with the same
+key that executes once, and the stream resumed after its socket drops with the exact seqs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from client_support import LiveGateway
+from node_support import built, node_test, npm
+from sim_control import SimControl
+
+pytestmark = pytest.mark.needs_binary("node")
+
+
+@pytest.fixture(scope="module")
+def ts(gateway: LiveGateway) -> Iterator[dict[str, str]]:
+    built()
+    yield {
+        "MT5GW_URL": gateway.url,
+        "MT5GW_TOKEN": gateway.token(),
+        "MT5GW_ACCOUNT": gateway.ids.hedging,
+    }
+
+
+def passed(run: subprocess.CompletedProcess[str], count: int) -> None:
+    """node --test exited 0 having passed exactly ``count`` tests (none skipped into a pass)."""
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    totals = dict(re.findall(r"^\S* ?(pass|fail) (\d+)$", out, re.MULTILINE))
+    assert totals == {"pass": str(count), "fail": "0"}, out
+
+
+def test_typecheck_of_the_client_and_the_console() -> None:
+    built()
+    run = npm("run", "--silent", "typecheck")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_reads_errors_and_keys(ts: dict[str, str]) -> None:
+    passed(node_test("test/client.test.mjs", env=ts, pattern="reads|errors|Idempotency"), 3)
+
+
+def test_lost_answer_executes_once(ts: dict[str, str], control: SimControl) -> None:
+    control.timeout_after_execute(seconds=4)  # > the gateway's 3 s terminal timeout
+    passed(node_test("test/client.test.mjs", env=ts, pattern="lost answer"), 1)
+
+
+def test_stream_resumes_without_a_gap(ts: dict[str, str]) -> None:
+    passed(node_test("test/stream.test.mjs", env=ts), 1)
