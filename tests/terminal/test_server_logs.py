@@ -1,0 +1,97 @@
+"""The terminal server's log lines (issue 10, "Logs for operators"): one JSON object per line by
+default, text on request, and health probes quiet at INFO (their connection lines are DEBUG)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from server_process import TerminalServerProcess, start_terminal_server
+
+from gateway.terminal.rpyc_client import RpycTerminal, open_connection
+
+PROBES = 5
+PASSWORD = "demo-10001"
+CONNECTION_WORDS = ("accepted", "welcome", "goodbye", "authenticated")
+
+
+def probe(server: TerminalServerProcess) -> None:
+    """What a health check does: connect, one ping, disconnect."""
+    conn = open_connection(server.host, server.port)
+    assert conn.root.ping() is True
+    conn.close()
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    entries = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)  # every line, or the test fails here
+        assert isinstance(entry, dict)
+        assert {"time", "level", "logger", "message"} <= set(entry), entry
+        entries.append(entry)
+    return entries
+
+
+def after_ready(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    starts = [i for i, e in enumerate(entries) if e["message"].startswith("ready:")]
+    assert len(starts) == 1
+    return entries[starts[0] + 1 :]
+
+
+def login(server: TerminalServerProcess) -> None:
+    async def scenario() -> None:
+        terminal = RpycTerminal("t1", server.host, server.port)
+        await terminal.call("initialize")
+        await terminal.login(10001, PASSWORD, "Sim-Demo", 60_000)
+        await terminal.close()
+
+    asyncio.run(scenario())
+
+
+def test_json_by_default_and_health_probes_add_no_info_lines() -> None:
+    with start_terminal_server(env={"LOG_FORMAT": None}) as server:
+        for _ in range(PROBES):
+            probe(server)
+        login(server)
+        status = server.stop()
+    assert status == 0
+    entries = after_ready(json_lines(server.output()))
+    messages = [e["message"] for e in entries]
+    assert "shutting down" in messages
+    serving = entries[: messages.index("shutting down")]
+    assert [e for e in serving if e["level"] != "DEBUG"] == []  # probes and a login: silent
+    assert PASSWORD not in server.output()
+    first = json_lines(server.output())[0]
+    assert first["logger"] == "terminal_server" and first["time"].endswith("Z")
+
+
+def test_connection_lines_are_debug() -> None:
+    args = ["--log-level", "DEBUG", "--log-format", "json"]
+    with start_terminal_server(extra_args=args) as server:
+        for _ in range(PROBES):
+            probe(server)
+        server.stop()
+    entries = after_ready(json_lines(server.output()))
+    for word in CONNECTION_WORDS[:3]:
+        lines = [e for e in entries if e["message"].startswith(word)]
+        assert len(lines) >= PROBES, word
+        assert {e["level"] for e in lines} == {"DEBUG"}
+        assert all(e.get("peer", "").startswith("127.0.0.1:") for e in lines)
+
+
+def test_text_format_on_request() -> None:
+    with start_terminal_server(extra_args=["--log-format", "text"]) as server:
+        probe(server)
+        server.stop()
+    lines = server.output().splitlines()
+    assert any(" INFO terminal_server: ready: 1 terminal(s)" in line for line in lines)
+    assert not any(line.startswith("{") for line in lines)
+
+
+def test_log_format_follows_the_environment() -> None:
+    with start_terminal_server(env={"LOG_FORMAT": "text"}) as server:
+        server.stop()
+    assert " INFO terminal_server: ready:" in server.output()
