@@ -99,11 +99,10 @@ def test_symbol_spec(client: httpx.Client, raw_terminal: Callable[..., Any]) -> 
     spec = client.get("/api/v1/symbols/EURUSD").json()
     raw = raw_terminal("symbol_info", "EURUSD")
     assert spec["name"] == "EURUSD" and spec["digits"] == raw["digits"]
-    assert spec["execution_mode"] == "market"
-    assert spec["filling_modes"] == ["fok", "ioc"] and spec["market_order_filling"] == [
-        "fok",
-        "ioc",
-    ]
+    assert spec["execution_mode"] == "instant"  # majors as the docs' sample: instant, FOK
+    assert spec["filling_modes"] == ["fok"] and spec["market_order_filling"] == ["fok"]
+    ecn = client.get("/api/v1/symbols/EURUSD.ecn").json()
+    assert ecn["execution_mode"] == "market" and ecn["market_order_filling"] == ["fok", "ioc"]
     assert spec["volume_min"] == raw["volume_min"] and spec["volume_step"] == raw["volume_step"]
     assert spec["stops_level"] == raw["trade_stops_level"]
     assert spec["trade_mode"] == "full"
@@ -219,6 +218,7 @@ def test_positions_orders_history(client: httpx.Client, raw_terminal: Callable[.
         "action": 1,
         "symbol": "EURUSD",
         "volume": 0.1,
+        "price": raw_terminal("symbol_info_tick", "EURUSD")["ask"],  # instant execution
         "type": 0,
         "type_filling": 0,
         "deviation": 10,
