@@ -109,10 +109,15 @@ async def complete(
 async def complete_key(
     session: AsyncSession, *, user_id: str, key: str, status_code: int, body: Any
 ) -> None:
-    """:func:`complete` by (user, key), without loading the record."""
+    """:func:`complete` by (user, key) if it is still in progress (a stored answer is never
+    replaced), without loading the record."""
     stmt = (
         update(IdempotencyKey)
-        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .where(
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
+        )
         .values(
             status=IdempotencyStatus.COMPLETED,
             response_status=status_code,
