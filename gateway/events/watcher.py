@@ -176,7 +176,7 @@ class AccountWatcher:
     def _resident(self) -> TerminalState | None:
         key = self.target.key
         for t in self._pool.snapshot().terminals:
-            if t.healthy and t.login == key.login and t.server == key.server:
+            if t.healthy and t.held and t.login == key.login and t.server == key.server:
                 return t
         return None
 

@@ -81,16 +81,18 @@ def install_stream(app: FastAPI, **overrides: Any) -> None:
             settings = StreamSettings.from_settings(state["settings"], **overrides)
             async with stream_service(state, settings) as extra:
                 collector.hub = extra["stream_hub"]
+                collector.deliveries = extra["webhook_deliveries"]
                 try:
                     yield {**state, **extra}
                 finally:
-                    collector.hub = None
+                    collector.hub = collector.deliveries = None
 
     app.router.lifespan_context = lifespan
 
 
 class _StreamCollector(Collector):
     hub: Hub | None = None
+    deliveries: Deliveries | None = None
 
     def collect(self) -> Iterator[Metric]:
         hub = self.hub
@@ -123,3 +125,14 @@ class _StreamCollector(Collector):
         )
         accounts.add_metric([], sum(w.watcher.polls for w in hub.watchers.values()))
         yield accounts
+        if self.deliveries is not None:
+            yield CounterMetricFamily(
+                "gateway_webhook_deliveries",
+                "Webhook requests answered 2xx",
+                self.deliveries.delivered,
+            )
+            yield CounterMetricFamily(
+                "gateway_webhook_failed_attempts",
+                "Webhook attempts that failed (retried)",
+                self.deliveries.failed_attempts,
+            )

@@ -26,6 +26,13 @@ class WebhookCreate(BaseModel):
     )
     description: str | None = Field(None, max_length=255)
 
+    @field_validator("url", "description")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise ValueError("control characters are not allowed")
+        return value
+
     @field_validator("event_types")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
