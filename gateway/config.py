@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     sim_terminals: int = Field(default=2, ge=1, le=16)
 
     pool_queue_limit: int = Field(default=256, ge=1)
+    pool_user_limit: int = Field(default=8, ge=1)
     pool_fairness_batch: int = Field(default=16, ge=1)
     pool_health_interval_s: float = Field(default=5.0, gt=0)
     pool_login_timeout_s: float = Field(default=60.0, gt=0)

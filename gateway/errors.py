@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.logs import route_template
 from gateway.terminal.errors import MT5Error, TerminalError, TerminalTimeout, TerminalUnreachable
-from gateway.terminal.pool import NoTerminalForServer, PoolBusy, PoolError
+from gateway.terminal.pool import NoTerminalForServer, PoolBusy, PoolError, UserBusy
 
 log = logging.getLogger("gateway.errors")
 
@@ -227,8 +227,21 @@ class PoolBusyError(GatewayError):
         super().__init__(message, headers={"Retry-After": str(retry_after_s)}, **kw)
 
 
+class UserBusyError(PoolBusyError):
+    """The caller already has their share of the terminal pool's work in progress."""
+
+    status, code = 429, "USER_BUSY"
+
+
 def from_pool_error(exc: PoolError) -> GatewayError:
-    """Classify a terminal pool refusal: all of them are 503 with Retry-After."""
+    """Classify a terminal pool refusal: 429 for a user over their share, else 503, each with
+    Retry-After."""
+    if isinstance(exc, UserBusy):
+        return UserBusyError(
+            f"You already have {exc.limit} MT5 requests in progress; "
+            "retry when one of them has finished",
+            exc.retry_after_s,
+        )
     if isinstance(exc, PoolBusy) and exc.reason == NO_HEALTHY_TERMINAL:
         return TerminalUnavailable("No MT5 terminal reachable", exc.retry_after_s)
     if isinstance(exc, PoolBusy):
@@ -373,6 +386,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     404: {"model": ErrorResponse, "description": "Unknown account or symbol, or no data"},
     422: {"model": ErrorResponse, "description": "Invalid parameters"},
+    429: {
+        "model": ErrorResponse,
+        "description": "Your share of the terminal pool is in use (Retry-After)",
+    },
     502: {"model": ErrorResponse, "description": "MT5 reported an error"},
     503: {
         "model": ErrorResponse,

@@ -37,6 +37,10 @@ from gateway.auth.devkeys import load_settings, with_dev_secrets
 from gateway.auth.router import router as auth_router
 from gateway.auth.throttle import LoginThrottle, policy_of
 from gateway.auth.verifier import TokenVerifier, make_verifier
+from gateway.broadcast import service as broadcasts
+from gateway.broadcast.fanout import Env as BroadcastEnv
+from gateway.broadcast.router import router as broadcast_router
+from gateway.broadcast.router import tags_router
 from gateway.calculate.router import router as calculate_router
 from gateway.config import Settings, TerminalEndpoint
 from gateway.db import make_engine, make_sessionmaker, upgrade_database
@@ -149,6 +153,7 @@ def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> Terminal
     return TerminalPool(
         terminals,
         queue_limit=settings.pool_queue_limit,
+        user_limit=settings.pool_user_limit,
         fairness_batch=settings.pool_fairness_batch,
         health_interval_s=settings.pool_health_interval_s,
         ping_timeout_s=settings.terminal_connect_timeout_s,
@@ -233,6 +238,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 reconciliations,
             )
+            clocks = ServerClocks(settings.utc_offsets())
+            await broadcasts.resume(
+                BroadcastEnv(pool, keyring, settings, sessions, reconciliations, clocks)
+            )
             yield State(
                 settings=settings,
                 http=http,
@@ -243,7 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sessionmaker=sessions,
                 account_cache=account_cache,
                 reconciliations=reconciliations,
-                clocks=ServerClocks(settings.utc_offsets()),
+                clocks=clocks,
                 known_servers=known_servers(settings),
                 throttle=LoginThrottle(sessions, policy_of(settings)),
             )
@@ -282,6 +291,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         calculate_router,
         journal_router,
+        broadcast_router,
+        tags_router,
     )
     for router in routers:
         app.include_router(

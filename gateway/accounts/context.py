@@ -44,12 +44,13 @@ from gateway.auth.schemas import User
 from gateway.config import Settings
 from gateway.db import session_scope
 from gateway.deps import CurrentUser, KeyringDep, PoolDep, SettingsDep
-from gateway.errors import AccountNotFound, GatewayError, NoAccount, PoolBusyError
+from gateway.errors import AccountNotFound, GatewayError, NoAccount
+from gateway.logs import note
 from gateway.store import accounts as store
 from gateway.store.crypto import CryptoError, Keyring
 from gateway.store.models import AccountStatus, Mt5Account
 from gateway.terminal.errors import MT5Error
-from gateway.terminal.pool import AccountKey, TerminalPool, UserBusy
+from gateway.terminal.pool import AccountKey, TerminalPool
 from gateway.terminal.port import TerminalPort
 
 DEFAULT_ACCOUNT_ID = "default"
@@ -241,6 +242,7 @@ async def _resolve(
         async with session_scope(sessionmaker_of(request)) as session:
             resolved = await resolve_account(session, keyring, settings, user, account_id)
         cache.put(user.id, account_id, resolved)
+    note(account_id=resolved.ref.id)  # the access log line names the account, not the login
     return resolved
 
 
@@ -255,25 +257,8 @@ async def get_account_context(
     """The caller's account and a terminal logged into it, held until the endpoint returns."""
     resolved = await _resolve(request, user, keyring, settings, account_id)
     deadline = pool.deadline(settings.request_timeout_s)
-    try:
-        async with account_session(request, pool, resolved, deadline) as terminal:
-            yield AccountContext(user=user, account=resolved.ref, terminal=terminal)
-    except UserBusy as exc:
-        raise UserBusyError.of(exc) from None
-
-
-class UserBusyError(PoolBusyError):
-    """The caller already has their share of the terminal pool's work in progress."""
-
-    status, code = 429, "USER_BUSY"
-
-    @classmethod
-    def of(cls, exc: UserBusy) -> UserBusyError:
-        return cls(
-            f"You already have {exc.limit} MT5 requests in progress; "
-            "retry when one of them has finished",
-            exc.retry_after_s,
-        )
+    async with account_session(request, pool, resolved, deadline) as terminal:
+        yield AccountContext(user=user, account=resolved.ref, terminal=terminal)
 
 
 @asynccontextmanager
@@ -321,13 +306,10 @@ async def get_market_terminal(
     resolved = await _resolve(request, user, keyring, settings, account_id)
     deadline = pool.deadline(settings.request_timeout_s)
     fallback = (resolved.key, resolved.credentials)
-    try:
-        async with pool.market_data(
-            resolved.ref.server, deadline, fallback, user=resolved.ref.user_id
-        ) as terminal:
-            yield terminal
-    except UserBusy as exc:
-        raise UserBusyError.of(exc) from None
+    async with pool.market_data(
+        resolved.ref.server, deadline, fallback, user=resolved.ref.user_id
+    ) as terminal:
+        yield terminal
 
 
 AccountDep = Annotated[AccountContext, Depends(get_account_context, scope="function")]

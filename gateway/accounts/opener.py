@@ -1,6 +1,8 @@
-"""An account session for an account named inside the handler (a path or body field), where
-``AccountDep`` (which reads ``?account_id=``) cannot see it. Same rules as ``AccountDep``:
-another user's account is 404, and the terminal stays logged into it until the block ends."""
+"""Accounts named inside a handler (a path or body field), where ``AccountDep`` (which reads
+``?account_id=``) cannot see them. Same rules as ``AccountDep``: another user's account is 404.
+
+- ``OpenerDep``: a terminal session on the account, held until the block ends;
+- ``OwnAccount``: the path's ``{account_id}`` checked to be the caller's, for store-only reads."""
 
 from __future__ import annotations
 
@@ -8,10 +10,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
-from gateway.accounts.context import AccountContext, get_account_context
-from gateway.deps import CurrentUser, KeyringDep, PoolDep, SettingsDep
+from gateway.accounts.context import (
+    ACCOUNT_ID_PATTERN,
+    AccountContext,
+    get_account_context,
+    resolve_account,
+)
+from gateway.deps import CurrentUser, KeyringDep, PoolDep, SessionDep, SettingsDep
 
 _context = asynccontextmanager(get_account_context)
 
@@ -35,3 +42,20 @@ class AccountOpener:
 
 
 OpenerDep = Annotated[AccountOpener, Depends()]
+
+
+AccountIdPath = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="Your account's id")]
+
+
+async def own_account(
+    account_id: AccountIdPath,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> str:
+    """The path's account id if it is the caller's (404 otherwise)."""
+    return (await resolve_account(session, keyring, settings, user, account_id)).ref.id
+
+
+OwnAccount = Annotated[str, Depends(own_account)]

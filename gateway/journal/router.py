@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
-from gateway.accounts.context import ACCOUNT_ID_PATTERN, resolve_account
-from gateway.accounts.opener import OpenerDep
-from gateway.deps import SYMBOL_PATTERN, ClocksDep, CurrentUser, KeyringDep, SessionDep, SettingsDep
+from gateway.accounts.context import ACCOUNT_ID_PATTERN
+from gateway.accounts.opener import OpenerDep, OwnAccount
+from gateway.deps import SYMBOL_PATTERN, ClocksDep, SessionDep
 from gateway.errors import ValidationFailed
 from gateway.journal import service, store
 from gateway.journal.models import JournalSync
@@ -57,20 +57,6 @@ def _filter(
     if start is not None and end is not None and start > end:
         raise ValidationFailed("from must not be after to")
     return TradeFilter(symbol=symbol, side=side, since=start, until=end, magic=magic)
-
-
-async def own_account(
-    account_id: AccountId,
-    session: SessionDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-) -> str:
-    """The path's account id if it is the caller's (404 otherwise)."""
-    return (await resolve_account(session, keyring, settings, user, account_id)).ref.id
-
-
-OwnAccount = Annotated[str, Depends(own_account)]
 
 
 @router.post("/{account_id}/sync")

@@ -190,11 +190,6 @@ def test_access_lines_name_route_terminal_account_and_user(day: dict[str, Any]) 
         assert "10003" not in json.dumps(line)  # account ids, never MT5 logins
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs gateway.logs.note(account_id=...) where accounts/context.py resolves the "
-    "account of a request without ?account_id= (asked of the lead)",
-)
 def test_access_line_names_the_current_account(day: dict[str, Any]) -> None:
     account_id = day["seen"]["connect"].json()["id"]
     assert access_lines(day)["rq-info"].get("account_id") == account_id
