@@ -931,6 +931,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/broadcasts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create
+         * @description Place one order on many accounts (202: it fans out in the background; poll
+         *     GET /broadcasts/{id}). The same ``Idempotency-Key`` answers the first broadcast (200).
+         */
+        post: operations["create_api_v1_broadcasts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/broadcasts/{broadcast_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Progress
+         * @description Progress and the outcome per account: filled (ticket, price), refused (code), unknown
+         *     (being reconciled), closed.
+         */
+        get: operations["progress_api_v1_broadcasts__broadcast_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/broadcasts/{broadcast_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close
+         * @description Close the positions this broadcast opened (each once, whatever the retries).
+         */
+        post: operations["close_api_v1_broadcasts__broadcast_id__close_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/broadcasts/{broadcast_id}/exposure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exposure
+         * @description The lots this broadcast holds open across its accounts, per symbol.
+         */
+        get: operations["exposure_api_v1_broadcasts__broadcast_id__exposure_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Tags */
+        get: operations["get_tags_api_v1_accounts__account_id__tags_get"];
+        /**
+         * Set Tags
+         * @description Replace the account's tags (what broadcasts target with ``targets.tag``).
+         */
+        put: operations["set_tags_api_v1_accounts__account_id__tags_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -1302,6 +1405,49 @@ export interface components {
              * @description Exchange volume (0 for OTC symbols)
              */
             real_volume: number;
+        };
+        /** BroadcastBody */
+        BroadcastBody: {
+            /**
+             * Order
+             * @description The order; its volume is the base the multiplier sizing scales
+             */
+            order: components["schemas"]["TradeBody"] | components["schemas"]["PendingBody"];
+            targets: components["schemas"]["Targets"];
+            sizing?: components["schemas"]["Sizing"];
+            /**
+             * Overrides
+             * @description Sizing per account id
+             */
+            overrides?: {
+                [key: string]: components["schemas"]["Sizing"];
+            };
+            /**
+             * Symbol Map
+             * @description Per broker server, the symbol to trade instead (e.g. EURUSD → EURUSD.m); without an entry, a server lacking the symbol trades its one suffixed variant
+             */
+            symbol_map?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+        };
+        /** BroadcastOut */
+        BroadcastOut: {
+            /** Id */
+            id: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            progress: components["schemas"]["Progress"];
+            /** Targets */
+            targets: components["schemas"]["TargetOut"][];
         };
         /** BrokerServer */
         BrokerServer: {
@@ -1790,6 +1936,35 @@ export interface components {
             next_after: number;
             /** Has More */
             has_more: boolean;
+        };
+        /** Exposure */
+        Exposure: {
+            /** Symbol */
+            symbol: string;
+            /**
+             * Long
+             * @description Lots bought and still open
+             */
+            long: number;
+            /**
+             * Short
+             * @description Lots sold and still open
+             */
+            short: number;
+            /**
+             * Net
+             * @description long - short
+             */
+            net: number;
+            /** Accounts */
+            accounts: number;
+        };
+        /** ExposureOut */
+        ExposureOut: {
+            /** Id */
+            id: string;
+            /** Exposure */
+            exposure: components["schemas"]["Exposure"][];
         };
         /** FieldError */
         FieldError: {
@@ -2477,6 +2652,34 @@ export interface components {
             /** Price Close */
             price_close: number;
         };
+        /** Progress */
+        Progress: {
+            /**
+             * Pending
+             * @default 0
+             */
+            pending?: number;
+            /**
+             * Filled
+             * @default 0
+             */
+            filled?: number;
+            /**
+             * Refused
+             * @default 0
+             */
+            refused?: number;
+            /**
+             * Unknown
+             * @default 0
+             */
+            unknown?: number;
+            /**
+             * Closed
+             * @default 0
+             */
+            closed?: number;
+        };
         /** RangeResponse */
         RangeResponse: {
             /**
@@ -2586,6 +2789,31 @@ export interface components {
         ServersResponse: {
             /** Servers */
             servers: components["schemas"]["BrokerServer"][];
+        };
+        /**
+         * Sizing
+         * @description How much each account trades:
+         *
+         *     - ``fixed``: ``value`` lots;
+         *     - ``multiplier``: ``value`` × the order's ``volume``;
+         *     - ``risk_percent``: ``value`` % of the account's equity lost at the order's stop;
+         *     - ``risk_amount``: ``value`` in the account currency lost at the order's stop.
+         *
+         *     The risk rules need a stop (``stop_loss`` or ``stop_loss_points``) and round down to the
+         *     symbol's volume step, like ``POST /calculate/position-size``.
+         */
+        Sizing: {
+            /**
+             * Mode
+             * @default multiplier
+             * @enum {string}
+             */
+            mode?: "fixed" | "multiplier" | "risk_percent" | "risk_amount";
+            /**
+             * Value
+             * @default 1
+             */
+            value?: number;
         };
         /**
          * Snapshot
@@ -3094,6 +3322,62 @@ export interface components {
             auto_sync: boolean;
             /** Last Error */
             last_error: string | null;
+        };
+        /** TagsBody */
+        TagsBody: {
+            /** Tags */
+            tags: string[];
+        };
+        /** TagsOut */
+        TagsOut: {
+            /** Account Id */
+            account_id: string;
+            /** Tags */
+            tags: string[];
+        };
+        /** TargetOut */
+        TargetOut: {
+            /** Account Id */
+            account_id: string;
+            /** User Id */
+            user_id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "filled" | "refused" | "unknown" | "closed";
+            /** Symbol */
+            symbol: string | null;
+            /** Volume */
+            volume: number | null;
+            /** Ticket */
+            ticket: number | null;
+            /** Price */
+            price: number | null;
+            /**
+             * Code
+             * @description Why it was refused (the API error code)
+             */
+            code: string | null;
+            /** Detail */
+            detail: string | null;
+            /**
+             * Request Id
+             * @description The trade request, while being reconciled
+             */
+            request_id: string | null;
+        };
+        /** Targets */
+        Targets: {
+            /** Users */
+            users?: string[];
+            /** Accounts */
+            accounts?: string[];
+            /**
+             * Tag
+             * @description Every account its owner tagged so
+             */
+            tag?: string | null;
         };
         /** TerminalHealth */
         TerminalHealth: {
@@ -3702,6 +3986,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -3772,6 +4065,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3856,6 +4158,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -3923,6 +4234,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4178,6 +4498,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -4255,6 +4584,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -4325,6 +4663,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4499,6 +4846,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -4569,6 +4925,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4736,6 +5101,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -4806,6 +5180,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4890,6 +5273,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -4967,6 +5359,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -5037,6 +5438,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5125,6 +5535,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -5199,6 +5618,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5304,6 +5732,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -5376,6 +5813,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5463,6 +5909,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -5536,6 +5991,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5627,6 +6091,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -5706,6 +6179,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5800,6 +6282,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -5870,6 +6361,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5968,6 +6468,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6074,6 +6583,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -6166,6 +6684,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6272,6 +6799,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -6364,6 +6900,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6467,6 +7012,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -6555,6 +7109,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6661,6 +7224,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -6740,6 +7312,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -6810,6 +7391,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6904,6 +7494,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -6982,6 +7581,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7073,6 +7681,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -7144,6 +7761,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7229,6 +7855,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -7300,6 +7935,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7385,6 +8029,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -7455,6 +8108,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7543,6 +8205,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -7613,6 +8284,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7709,6 +8389,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -7785,6 +8474,539 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_api_v1_broadcasts_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: the same key answers the first result */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BroadcastBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    progress_api_v1_broadcasts__broadcast_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Broadcast id */
+                broadcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    close_api_v1_broadcasts__broadcast_id__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Broadcast id */
+                broadcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    exposure_api_v1_broadcasts__broadcast_id__exposure_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Broadcast id */
+                broadcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExposureOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_tags_api_v1_accounts__account_id__tags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your account's id */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_tags_api_v1_accounts__account_id__tags_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your account's id */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagsBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7874,6 +9096,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -7941,6 +9172,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8026,6 +9266,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -8096,6 +9345,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8178,6 +9436,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description MT5 reported an error */
             502: {
                 headers: {
@@ -8251,6 +9518,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8342,6 +9618,15 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, SecretStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    SecretStr,
+    StringConstraints,
+)
 
 
 class AccountInfo(BaseModel):
@@ -476,6 +484,19 @@ class EventsPage(BaseModel):
         int, Field(description="Pass as `after` for the next page", title="Next After")
     ]
     has_more: Annotated[bool, Field(title="Has More")]
+
+
+class Exposure(BaseModel):
+    symbol: Annotated[str, Field(title="Symbol")]
+    long: Annotated[float, Field(description="Lots bought and still open", title="Long")]
+    short: Annotated[float, Field(description="Lots sold and still open", title="Short")]
+    net: Annotated[float, Field(description="long - short", title="Net")]
+    accounts: Annotated[int, Field(title="Accounts")]
+
+
+class ExposureOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    exposure: Annotated[list[Exposure], Field(title="Exposure")]
 
 
 class FieldError(BaseModel):
@@ -1013,6 +1034,14 @@ class ProfitBody(BaseModel):
     price_close: Annotated[float, Field(gt=0.0, lt=1000000000.0, title="Price Close")]
 
 
+class Progress(BaseModel):
+    pending: Annotated[int | None, Field(title="Pending")] = 0
+    filled: Annotated[int | None, Field(title="Filled")] = 0
+    refused: Annotated[int | None, Field(title="Refused")] = 0
+    unknown: Annotated[int | None, Field(title="Unknown")] = 0
+    closed: Annotated[int | None, Field(title="Closed")] = 0
+
+
 class RangeResponse(BaseModel):
     time_basis: Annotated[
         Literal["utc", "server"],
@@ -1118,6 +1147,25 @@ class ServerTime(BaseModel):
 
 class ServersResponse(BaseModel):
     servers: Annotated[list[BrokerServer], Field(title="Servers")]
+
+
+class Sizing(BaseModel):
+    """
+    How much each account trades:
+
+    - ``fixed``: ``value`` lots;
+    - ``multiplier``: ``value`` × the order's ``volume``;
+    - ``risk_percent``: ``value`` % of the account's equity lost at the order's stop;
+    - ``risk_amount``: ``value`` in the account currency lost at the order's stop.
+
+    The risk rules need a stop (``stop_loss`` or ``stop_loss_points``) and round down to the
+    symbol's volume step, like ``POST /calculate/position-size``.
+    """
+
+    mode: Annotated[
+        Literal["fixed", "multiplier", "risk_percent", "risk_amount"] | None, Field(title="Mode")
+    ] = "multiplier"
+    value: Annotated[float | None, Field(gt=0.0, le=1000000.0, title="Value")] = 1.0
 
 
 class Snapshot(BaseModel):
@@ -1468,6 +1516,68 @@ class SyncStatus(BaseModel):
     synced_at: Annotated[AwareDatetime | None, Field(title="Synced At")]
     auto_sync: Annotated[bool, Field(title="Auto Sync")]
     last_error: Annotated[str | None, Field(title="Last Error")]
+
+
+class Tag(RootModel[str]):
+    root: Annotated[str, Field(max_length=64, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")]
+
+
+class TagsBody(BaseModel):
+    tags: Annotated[list[Tag], Field(max_length=32, title="Tags")]
+
+
+class TagsOut(BaseModel):
+    account_id: Annotated[str, Field(title="Account Id")]
+    tags: Annotated[list[str], Field(title="Tags")]
+
+
+class TargetOut(BaseModel):
+    account_id: Annotated[str, Field(title="Account Id")]
+    user_id: Annotated[str, Field(title="User Id")]
+    state: Annotated[
+        Literal["pending", "filled", "refused", "unknown", "closed"], Field(title="State")
+    ]
+    symbol: Annotated[str | None, Field(title="Symbol")]
+    volume: Annotated[float | None, Field(title="Volume")]
+    ticket: Annotated[int | None, Field(title="Ticket")]
+    price: Annotated[float | None, Field(title="Price")]
+    code: Annotated[
+        str | None, Field(description="Why it was refused (the API error code)", title="Code")
+    ]
+    detail: Annotated[str | None, Field(title="Detail")]
+    request_id: Annotated[
+        str | None,
+        Field(description="The trade request, while being reconciled", title="Request Id"),
+    ]
+
+
+class User(RootModel[str]):
+    root: Annotated[str, Field(max_length=255, min_length=1, pattern="^[A-Za-z0-9_.@:-]+$")]
+
+
+class Account(RootModel[str]):
+    root: Annotated[str, Field(pattern="^[A-Za-z0-9-]{1,64}$")]
+
+
+class Tag1(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Every account its owner tagged so",
+            max_length=64,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.:-]+$",
+            title="Tag",
+        ),
+    ]
+
+
+class Targets(BaseModel):
+    users: Annotated[list[User] | None, Field(max_length=500, title="Users")] = None
+    accounts: Annotated[list[Account] | None, Field(max_length=500, title="Accounts")] = None
+    tag: Annotated[
+        Tag1 | None, Field(description="Every account its owner tagged so", title="Tag")
+    ] = None
 
 
 class TerminalHealth(BaseModel):
@@ -1844,7 +1954,7 @@ class UpdateRequest(BaseModel):
     ] = None
 
 
-class User(BaseModel):
+class User1(BaseModel):
     """
     ``is_admin``: the token's ``app_metadata.role`` is "admin" (``user_metadata`` is
     user-editable and never trusted) or the id is in ``ADMIN_USER_IDS``.
@@ -1965,6 +2075,43 @@ class AccountsResponse(BaseModel):
     current_id: Annotated[
         str | None, Field(description="Id of your current account, if any", title="Current Id")
     ]
+
+
+class BroadcastBody(BaseModel):
+    order: Annotated[
+        TradeBody | PendingBody,
+        Field(
+            description="The order; its volume is the base the multiplier sizing scales",
+            title="Order",
+        ),
+    ]
+    targets: Targets
+    sizing: Sizing | None = None
+    overrides: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")], Sizing] | None,
+        Field(description="Sizing per account id", title="Overrides"),
+    ] = None
+    symbol_map: Annotated[
+        dict[
+            Annotated[str, StringConstraints(max_length=64)],
+            dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._#+\-]{1,29}$")], str],
+        ]
+        | None,
+        Field(
+            description="Per broker server, the symbol to trade instead (e.g. EURUSD → EURUSD.m); without an entry, a server lacking the symbol trades its one suffixed variant",
+            max_length=64,
+            title="Symbol Map",
+        ),
+    ] = None
+
+
+class BroadcastOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    created_by: Annotated[str, Field(title="Created By")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    finished_at: Annotated[AwareDatetime | None, Field(title="Finished At")]
+    progress: Progress
+    targets: Annotated[list[TargetOut], Field(title="Targets")]
 
 
 class ConnectRequest(BaseModel):
