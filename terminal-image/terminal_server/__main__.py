@@ -4,6 +4,7 @@
         [--auth-secret-file F] [--tls-cert C --tls-key K --tls-ca CA] [--allow-remote]
         [--max-connections N] [--handshake-timeout S] [--log-format json|text]
         [--profile demo|bench] [--seed S] [--login-delay S] [--classic-compat-port P2]
+        [--scenario FILE] [--login N --password PW [--server NAME]]
 
 Exit status: 0 after SIGTERM/SIGINT, 2 for refused options, 3 when a listening socket was lost
 (so a supervisor restarts the server instead of keeping a process that accepts nothing).
@@ -68,6 +69,14 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="sim only: price seed")
     parser.add_argument("--login-delay", type=float, default=0.0,
                         help="sim only: seconds a login takes")
+    parser.add_argument("--scenario", default=None,
+                        help="sim only: a scenario file (JSON, or YAML with PyYAML): accounts, "
+                             "symbols, price paths, scheduled faults (docs/simulator.md)")
+    parser.add_argument("--login", type=int, default=None,
+                        help="sim only: every terminal starts logged into this account, so a "
+                             "bare initialize() finds it (with --password, optional --server)")
+    parser.add_argument("--password", default=None, help="sim only: the --login's password")
+    parser.add_argument("--server", default=None, help="sim only: the --login's trade server")
     parser.add_argument("--classic-compat-port", type=int, default=None,
                         help="sim only: ALSO serve an UNSAFE classic RPyC server (mt5linux "
                              "compatibility) on this port, backed by terminal 1")
@@ -102,9 +111,15 @@ def _validate(parser, args):
                             ("--classic-compat-port", args.classic_compat_port is not None),
                             ("--profile", args.profile != "demo"),
                             ("--seed", args.seed is not None),
-                            ("--login-delay", args.login_delay != 0.0)):
+                            ("--login-delay", args.login_delay != 0.0),
+                            ("--scenario", args.scenario is not None),
+                            ("--login", args.login is not None)):
             if value:
                 parser.error("%s is only for --backend sim" % flag)
+    if (args.login is None) != (args.password is None) or (args.server and args.login is None):
+        parser.error("--login and --password go together (--server is optional)")
+    if args.scenario is not None and args.profile == "bench":
+        parser.error("--scenario replaces the profile: do not combine it with --profile bench")
     if not args.allow_remote and not is_loopback(args.host):
         parser.error("refusing to bind to %r, which is not a loopback address: the terminal "
                      "port must stay on the internal network. Pass --allow-remote (and use "
@@ -134,8 +149,9 @@ def is_loopback(host):
 def load_backend(args):
     if args.backend == "real":
         return backends.real_backend(args.mt5_path)
+    login = None if args.login is None else (args.login, args.password, args.server)
     return backends.sim_backend(args.profile, args.seed, args.login_delay, args.terminals,
-                                args.bench_accounts, args.bench_symbols)
+                                args.bench_accounts, args.bench_symbols, args.scenario, login)
 
 
 def build_servers(args, backend, authenticator, server_factory):
@@ -169,7 +185,11 @@ def main(argv=None):
     secret = auth.read_secret_file(args.auth_secret_file) if args.auth_secret_file else None
     authenticator, auth_mode = auth.build_authenticator(secret, args.tls_cert, args.tls_key,
                                                         args.tls_ca)
-    backend = load_backend(args)
+    try:
+        backend = load_backend(args)
+    except (OSError, ValueError) as refused:  # a bad scenario file or a refused --login
+        log.error("cannot start the simulator: %s", refused)
+        return 2
     lost = threading.Event()
     server_factory = functools.partial(
         serving.GuardedServer, max_connections=args.max_connections,
@@ -180,6 +200,11 @@ def main(argv=None):
              platform.python_version(), rpyc.__version__)
     log.info("backend: %s, MetaTrader5 module version %s", backend.name,
              backend.slots[0].version)
+    if args.scenario:
+        log.info("scenario: %s", args.scenario)
+    if args.login is not None:
+        log.info("terminals start logged into %d%s", args.login,
+                 " on %s" % args.server if args.server else "")
     if not is_loopback(args.host):
         log.warning("listening on the non-loopback address %s (--allow-remote)", args.host)
     for slot, server in servers:

@@ -39,23 +39,43 @@ def real_backend(mt5_path=None):
 
 
 def sim_backend(profile="demo", seed=None, login_delay_s=0.0, terminals=1,
-                bench_accounts=200, bench_symbols=2000):
-    """``terminals`` simulated terminals sharing one World (same brokers, clock and prices)."""
+                bench_accounts=200, bench_symbols=2000, scenario=None, login=None):
+    """``terminals`` simulated terminals sharing one World (same brokers, clock and prices).
+
+    ``scenario`` is a scenario file (simulator/scenario.py): its servers, seed, start time,
+    faults and account replace the demo profile's. ``login`` is (login, password, server or
+    None): every terminal starts logged into it, as a terminal with a saved account does, so a
+    bare ``initialize()`` finds it. ValueError when the scenario or the login is refused."""
     from simulator.catalog import DEMO_SEED, bench_servers, demo_servers
     from simulator.module import make_module
+    from simulator.scenario import load_scenario
     from simulator.terminal import SimulatedTerminal
     from simulator.world import World
 
-    if profile == "bench":
-        servers = bench_servers(bench_accounts, bench_symbols)
+    loaded = load_scenario(scenario) if scenario else None
+    if loaded is not None:
+        world = loaded.world()
+        if seed is not None:
+            world = World(seed=seed, servers=list(loaded.servers))
+            world.fault_schedule = loaded.faults
+            if loaded.start_ms is not None:
+                world.clock.freeze(loaded.start_ms)
+        world.login_delay_s = login_delay_s
     else:
-        servers = demo_servers()
-    world = World(seed=DEMO_SEED if seed is None else seed, servers=servers,
-                  login_delay_s=login_delay_s)
+        if profile == "bench":
+            servers = bench_servers(bench_accounts, bench_symbols)
+        else:
+            servers = demo_servers()
+        world = World(seed=DEMO_SEED if seed is None else seed, servers=servers,
+                      login_delay_s=login_delay_s)
     slots = []
     for index in range(terminals):
         name = "sim-%d" % (index + 1)
         terminal = SimulatedTerminal(world, name=name)
+        if login is not None:
+            terminal.start_logged_in(*login)
+        elif loaded is not None:
+            loaded.start(terminal)
         slots.append(TerminalSlot(name, make_module(terminal), terminal.controls))
     return Backend("sim", slots, world)
 

@@ -11,54 +11,16 @@ test then skips, unless ``MT5GW_REQUIRE_BINARIES=1`` (CI), where it fails.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import rpyc
 import venvs
+from conftest import fresh_terminal, venv_for
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "terminal"))
-
-from server_process import start_terminal_server  # noqa: E402
-from sim_control import SimControl  # noqa: E402
-
 PROGRAMS = REPO / "tests" / "bots" / "examples" / "docs_programs.py"
-NOW_MS = int(datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp() * 1000)  # a Wednesday
 CLIENT_TIMEOUT_S = 600
-
-
-@pytest.fixture(scope="module")
-def compat_server():
-    with start_terminal_server(terminals=1, classic_compat=True) as server:
-        yield server
-
-
-def venv_for(combo: venvs.Combo) -> Path:
-    try:
-        return venvs.ensure_venv(combo)
-    except LookupError as missing:
-        if os.environ.get("MT5GW_REQUIRE_BINARIES") == "1":
-            raise
-        pytest.skip(str(missing))
-
-
-def fresh_terminal(server) -> None:
-    """Reset the world, freeze a weekday noon and log terminal 1 in, as the terminal server's
-    saved account would (a bare initialize() then finds it)."""
-    with SimControl(server.host, server.port) as control:
-        control.reset()
-        control.freeze_time(ms=NOW_MS)
-    conn = rpyc.classic.connect(server.host, server.compat_port)
-    try:
-        conn.execute("import MetaTrader5 as mt5")
-        assert conn.eval("mt5.initialize(login=10001, password='demo-10001', server='Sim-Demo')")
-    finally:
-        conn.close()
 
 
 def run_client(python: Path, server) -> dict[str, str]:

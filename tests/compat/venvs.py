@@ -85,6 +85,11 @@ COMBOS: tuple[Combo, ...] = (
 )
 
 
+# The current release: it finds its server only through a Docker/udocker container and fetches
+# every result by pickling it (tests/compat/test_mt5linux_current.py).
+CURRENT = Combo("mt5linux1.1.1", "3.12", ("mt5linux==1.1.1", "pandas==2.3.3"))
+
+
 def cache_root() -> Path:
     configured = os.environ.get("MT5GW_COMPAT_CACHE")
     if configured:
