@@ -69,7 +69,14 @@ def parse_offsets(spec: str) -> dict[str, int]:
     return offsets
 
 
-_LIST_FIELDS = {"cors_origins", "admin_user_ids", "allowed_user_ids", "known_servers"}
+_LIST_FIELDS = {
+    "cors_origins",
+    "admin_user_ids",
+    "allowed_user_ids",
+    "known_servers",
+    "auth_issuers",
+}
+AUTH_ISSUERS = ("supabase", "gateway")  # who may sign the tokens the gateway accepts
 
 
 def _is_placeholder(secret: str) -> bool:
@@ -84,7 +91,11 @@ class Settings(BaseSettings):
     # Validation errors never quote input: a refused production start would otherwise print
     # pieces of DEFAULT_ACCOUNT_PASSWORD, MT5_ENCRYPTION_KEYS or SUPABASE_JWT_SECRET.
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+        env_file=".env",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+        env_ignore_empty=True,  # `SUPABASE_JWT_SECRET=` in an env file means unset, not ""
     )
 
     environment: Literal["development", "production"] = "development"
@@ -106,6 +117,7 @@ class Settings(BaseSettings):
 
     terminals: str = "sim"
     terminal_secret: SecretStr | None = None
+    terminal_secrets: SecretStr | None = None  # name=secret,…: each terminal's own secret
     terminal_tls_ca_file: Path | None = None  # mutual TLS: the CA of the terminal servers' certs
     terminal_tls_cert_file: Path | None = None  # ... and this gateway's client certificate
     terminal_tls_key_file: Path | None = None
@@ -136,6 +148,16 @@ class Settings(BaseSettings):
     login_throttle_max_s: float = Field(default=900.0, gt=0)
     login_throttle_window_s: float = Field(default=86_400.0, gt=0)
 
+    # Identity beyond Supabase sessions: API keys (gateway/keys), MT5-credential sessions
+    # (gateway/sessions). AUTH_ISSUERS: supabase (SUPABASE_URL's tokens), gateway (our own).
+    auth_issuers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["supabase"])
+    mt5_login_sessions: bool = False
+    session_jwt_secret: SecretStr | None = None
+    session_jwt_issuer: str = Field(default="mt5-gateway", min_length=1, max_length=255)
+    session_ttl_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    api_key_cache_s: float = Field(default=5.0, ge=0, le=60)
+    api_keys_per_user: int = Field(default=50, ge=1, le=10_000)
+
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dev_secrets_file: Path = Path("./data/dev-secrets.json")
 
@@ -151,14 +173,43 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.terminals.strip().lower() != "sim":
-            parse_terminals(self.terminals)
+            names = {e.name for e in parse_terminals(self.terminals)}
+            unknown = set(self.per_terminal_secrets()) - names
+            if unknown:
+                raise ValueError("TERMINAL_SECRETS names terminals TERMINALS does not have")
         parse_offsets(self.server_utc_offsets)
+        self._check_identity()
         if self.is_production:
             self._check_production()
         return self
 
+    def _check_identity(self) -> None:
+        unknown = set(self.auth_issuers) - set(AUTH_ISSUERS)
+        if unknown or not self.auth_issuers:
+            raise ValueError("AUTH_ISSUERS: a comma-separated list of supabase, gateway")
+        if self.mt5_login_sessions and "gateway" not in self.auth_issuers:
+            raise ValueError("MT5_LOGIN_SESSIONS=true needs gateway in AUTH_ISSUERS")
+        if self.accepts_gateway_tokens and self.session_jwt_issuer.rstrip("/") == self.jwt_issuer:
+            raise ValueError("SESSION_JWT_ISSUER must differ from the Supabase issuer")
+        if self.is_production and self.accepts_gateway_tokens:
+            secret = self.session_jwt_secret
+            text = secret.get_secret_value() if secret is not None else ""
+            if _is_placeholder(text) or len(text) < 32:
+                raise ValueError("SESSION_JWT_SECRET is missing, short (< 32), or a placeholder")
+
+    @property
+    def accepts_supabase_tokens(self) -> bool:
+        return "supabase" in self.auth_issuers
+
+    @property
+    def accepts_gateway_tokens(self) -> bool:
+        return "gateway" in self.auth_issuers
+
     def _check_production(self) -> None:
-        if not self.supabase_url and not (self.supabase_jwt_issuer and self.supabase_jwks_url):
+        # Without supabase in AUTH_ISSUERS (MT5-credential sessions and API keys only) there
+        # is no Supabase project to name.
+        supabase = self.supabase_url or (self.supabase_jwt_issuer and self.supabase_jwks_url)
+        if self.accepts_supabase_tokens and not supabase:
             raise ValueError("production needs SUPABASE_URL (or SUPABASE_JWT_ISSUER + JWKS URL)")
         if self.supabase_jwt_secret is not None:
             secret = self.supabase_jwt_secret.get_secret_value()
@@ -168,6 +219,9 @@ class Settings(BaseSettings):
             value: SecretStr | None = getattr(self, name)
             if value is not None and _is_placeholder(value.get_secret_value()):
                 raise ValueError(f"{name.upper()} is a placeholder or dev secret")
+        for terminal, secret in self.per_terminal_secrets().items():
+            if _is_placeholder(secret):
+                raise ValueError(f"TERMINAL_SECRETS: the secret of {terminal} is a placeholder")
 
     @property
     def is_production(self) -> bool:
@@ -191,6 +245,25 @@ class Settings(BaseSettings):
         if self.supabase_url or self.supabase_jwt_issuer:
             return f"{self.jwt_issuer}/.well-known/jwks.json"
         return None
+
+    def per_terminal_secrets(self) -> dict[str, str]:
+        """``TERMINAL_SECRETS`` (``name=secret,…``) as {terminal name: secret}."""
+        if self.terminal_secrets is None:
+            return {}
+        found: dict[str, str] = {}
+        for item in self.terminal_secrets.get_secret_value().split(","):
+            name, sep, secret = item.strip().partition("=")
+            if not sep or not name or not secret:
+                raise ValueError("TERMINAL_SECRETS: expected name=secret, comma-separated")
+            found[name] = secret
+        return found
+
+    def secret_for(self, terminal: str) -> str | None:
+        """The RPyC secret of ``terminal``: its own (``TERMINAL_SECRETS``), else the shared one."""
+        own = self.per_terminal_secrets().get(terminal)
+        if own is not None:
+            return own
+        return self.terminal_secret.get_secret_value() if self.terminal_secret else None
 
     def terminal_endpoints(self) -> list[TerminalEndpoint]:
         return [] if self.uses_embedded_sim else parse_terminals(self.terminals)

@@ -163,6 +163,8 @@ def configured_secrets(settings: Settings) -> tuple[str, ...]:
         )
         if s is not None
     ]
+    with contextlib.suppress(ValueError):  # a malformed list is refused at start, on its own
+        values += settings.per_terminal_secrets().values()
     if settings.mt5_encryption_keys is not None:  # each key alone, without its id
         for entry in settings.mt5_encryption_keys.get_secret_value().split(","):
             values.append(entry.partition(":")[2].strip())

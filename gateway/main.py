@@ -122,7 +122,6 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> list[Rpyc
             TerminalEndpoint(f"{SIM_TERMINAL_NAME}-{i + 1}", sim.host, port)
             for i, port in enumerate(sim.ports)
         ]
-    secret = settings.terminal_secret.get_secret_value() if settings.terminal_secret else None
     return [
         RpycTerminal(
             endpoint.name,
@@ -130,7 +129,7 @@ async def open_terminals(settings: Settings, stack: AsyncExitStack) -> list[Rpyc
             endpoint.port,
             timeout_s=settings.terminal_timeout_s,
             connect_timeout_s=settings.terminal_connect_timeout_s,
-            secret=secret,
+            secret=settings.secret_for(endpoint.name),
             tls=terminal_tls(settings),
         )
         for endpoint in endpoints

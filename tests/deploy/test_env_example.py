@@ -31,7 +31,7 @@ def test_every_name_is_a_real_setting() -> None:
 def filled_in() -> dict[str, str]:
     """The example with its REPLACE_... templates filled in, as an operator would."""
     values = {k.lower(): v for k, v in example_keys(include_commented=False).items() if v}
-    values["terminal_secret"] = "4f" * 32
+    values["terminal_secrets"] = "mt5-1=" + "4f" * 32
     values["mt5_encryption_keys"] = generate_key("k1")
     return values
 
