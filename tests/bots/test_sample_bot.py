@@ -8,6 +8,7 @@ the working tree on every run, so the suite always tests the current code.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,15 @@ def test_it_refuses_to_build_on_windows(python: Path) -> None:
     done = subprocess.run([str(python), "-c", code], cwd=PACKAGE, capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert done.returncode == 1 and "refuses to install on Windows" in done.stderr
+
+
+def test_the_docs_programs_pass_against_the_installed_package(python: Path) -> None:
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(REPO / 'tests' / 'bots' / 'examples')!r})\n"
+        "import MetaTrader5, mt5sim, docs_programs\n"
+        "mt5sim.sim().reset()  # the clock frozen on a weekday, as the fixture does\n"
+        "print(json.dumps(docs_programs.run_all(MetaTrader5)))\n"
+    )
+    report = json.loads(run([str(python), "-c", code], cwd=SAMPLE).stdout.splitlines()[-1])
+    assert report == dict.fromkeys(report, "ok") and len(report) == 17
