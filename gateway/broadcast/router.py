@@ -79,4 +79,5 @@ async def set_tags(own: OwnAccount, body: TagsBody, session: SessionDep) -> Tags
 
 @tags_router.get("/{account_id}/tags")
 async def get_tags(own: OwnAccount, session: SessionDep) -> TagsOut:
+    """The account's tags."""
     return TagsOut(account_id=own, tags=await store.tags_of(session, own))
