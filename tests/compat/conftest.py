@@ -3,12 +3,9 @@ terminal server's classic-compat port."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,32 +13,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[0] / "terminal"))
 
-import venvs  # noqa: E402
 from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
-from sim_control import SimControl  # noqa: E402
-
-NOW_MS = int(datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp() * 1000)  # a Wednesday
 
 
 @pytest.fixture(scope="module")
 def compat_server() -> Iterator[TerminalServerProcess]:
+    """One terminal, started logged into 10001, with the mt5linux classic port."""
     login = ["--login", "10001", "--password", "demo-10001", "--server", "Sim-Demo"]
     with start_terminal_server(terminals=1, classic_compat=True, extra_args=login) as server:
         yield server
-
-
-def venv_for(combo: venvs.Combo) -> Path:
-    try:
-        return venvs.ensure_venv(combo)
-    except LookupError as missing:
-        if os.environ.get("MT5GW_REQUIRE_BINARIES") == "1":
-            raise
-        pytest.skip(str(missing))
-
-
-def fresh_terminal(server: Any) -> None:
-    """Reset the world and freeze a weekday noon. The server started logged into 10001
-    (``--login``), so a client's bare initialize() finds that account."""
-    with SimControl(server.host, server.port) as control:
-        control.reset()
-        control.freeze_time(ms=NOW_MS)

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import venvs
-from conftest import fresh_terminal, venv_for
+from compat_support import fresh_terminal, venv_for
 
 CLIENT = """
 import json, sys

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import venvs
-from conftest import fresh_terminal, venv_for
+from compat_support import fresh_terminal, venv_for
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = REPO / "tests" / "bots" / "examples" / "docs_programs.py"

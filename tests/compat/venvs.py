@@ -7,8 +7,9 @@ reused. A venv is complete once its ``.complete`` marker exists; a half-built on
 and built again.
 
 Cache folder: ``$MT5GW_COMPAT_CACHE``, else ``~/.cache/mt5gw/compat-venvs`` (outside the
-checkout, so CI's fresh clone on the same machine reuses the venvs). Pip's own cache makes a
-rebuild cheap too.
+checkout, so CI's fresh clone on the same machine reuses the venvs). With ``uv`` on PATH or
+next to this Python (``pip install uv``), venvs are built with it: a cold build of the whole
+matrix then takes about a minute instead of about fifteen with pip.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +110,11 @@ def find_python(version: str) -> str | None:
     return shutil.which(f"python{version}")
 
 
+def find_uv() -> str | None:
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.exists() else shutil.which("uv")
+
+
 def venv_python(combo: Combo) -> Path:
     return cache_root() / f"{combo.name}-{combo.key}" / "bin" / "python"
 
@@ -124,8 +131,13 @@ def ensure_venv(combo: Combo) -> Path:
         raise LookupError(f"no Python {combo.python} interpreter for {combo.name}")
     shutil.rmtree(home, ignore_errors=True)
     home.parent.mkdir(parents=True, exist_ok=True)
-    _run([base, "-m", "venv", str(home)])
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    uv = find_uv()
+    if uv:
+        _run([uv, "venv", "--quiet", "--seed", "--python", base, str(home)])
+        pip = [uv, "pip", "install", "--quiet", "--python", str(python)]
+    else:
+        _run([base, "-m", "venv", str(home)])
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     _run([*pip, *combo.requirements])
     if combo.no_deps:
         _run([*pip, "--no-deps", *combo.no_deps])
