@@ -1034,6 +1034,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login
+         * @description Log in with MT5 credentials (seed 000): proven on a terminal, then a session token for
+         *     24 h (`SESSION_TTL_S`) bound to that account. Wrong credentials: 400 `MT5_AUTH_FAILED`.
+         */
+        post: operations["login_api_v1_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description End an MT5-credential session: its token is refused from now on (until it would have
+         *     expired anyway). Supabase sessions end in Supabase; API keys are revoked at /keys.
+         */
+        post: operations["logout_api_v1_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Keys
+         * @description Your keys, newest first, revoked and expired ones included (never their secrets).
+         */
+        get: operations["list_keys_api_v1_keys_get"];
+        put?: never;
+        /**
+         * Create Key
+         * @description A new key; `key` (the secret) is in this answer only, store it now.
+         *
+         *     `account_id` must be one of your accounts (404 otherwise); `admin` needs an admin.
+         */
+        post: operations["create_key_api_v1_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Key
+         * @description Revoke a key: refused from its next request on (other gateway replicas within
+         *     `API_KEY_CACHE_S`).
+         */
+        delete: operations["revoke_key_api_v1_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -2076,6 +2165,176 @@ export interface components {
              * @description Why it closed: client, mobile, web, expert, sl, tp, so, …
              */
             reason: string;
+        };
+        /** KeyCreate */
+        KeyCreate: {
+            /**
+             * Name
+             * @description Your name for it
+             */
+            name: string;
+            /**
+             * Account Id
+             * @description The one account it may act for; omit for all your accounts
+             */
+            account_id?: string | null;
+            /**
+             * Scopes
+             * @description read: GET routes; trade: orders and every other change; stream: the WebSocket stream; admin: /api/v1/admin (admins only)
+             * @example [
+             *       "read",
+             *       "trade"
+             *     ]
+             */
+            scopes: ("read" | "trade" | "stream" | "admin")[];
+            /**
+             * Expires At
+             * @description When it stops working (ISO-8601; no zone = UTC); omit: never
+             */
+            expires_at?: string | null;
+            /**
+             * Allowed Ips
+             * @description Addresses or CIDR networks it may be used from; omit: anywhere
+             * @example [
+             *       "203.0.113.7",
+             *       "10.0.0.0/8"
+             *     ]
+             */
+            allowed_ips?: string[] | null;
+        };
+        /** KeyCreated */
+        KeyCreated: {
+            /** Id */
+            id: string;
+            /**
+             * Prefix
+             * @description Names the key in lists, logs and the audit trail
+             */
+            prefix: string;
+            /** Name */
+            name: string;
+            /**
+             * Account Id
+             * @description null: all your accounts
+             */
+            account_id: string | null;
+            /** Scopes */
+            scopes: string[];
+            /** Expires At */
+            expires_at: string | null;
+            /** Allowed Ips */
+            allowed_ips: string[] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Last Used At
+             * @description At most a minute behind
+             */
+            last_used_at: string | null;
+            /** Last Used Ip */
+            last_used_ip: string | null;
+            /**
+             * Active
+             * @description Neither revoked nor expired
+             */
+            active: boolean;
+            /**
+             * Key
+             * @description The secret: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Shown only in this answer
+             */
+            key: string;
+        };
+        /** KeyList */
+        KeyList: {
+            /** Keys */
+            keys: components["schemas"]["KeyOut"][];
+        };
+        /** KeyOut */
+        KeyOut: {
+            /** Id */
+            id: string;
+            /**
+             * Prefix
+             * @description Names the key in lists, logs and the audit trail
+             */
+            prefix: string;
+            /** Name */
+            name: string;
+            /**
+             * Account Id
+             * @description null: all your accounts
+             */
+            account_id: string | null;
+            /** Scopes */
+            scopes: string[];
+            /** Expires At */
+            expires_at: string | null;
+            /** Allowed Ips */
+            allowed_ips: string[] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Last Used At
+             * @description At most a minute behind
+             */
+            last_used_at: string | null;
+            /** Last Used Ip */
+            last_used_ip: string | null;
+            /**
+             * Active
+             * @description Neither revoked nor expired
+             */
+            active: boolean;
+        };
+        /** LoginResponse */
+        LoginResponse: {
+            /**
+             * Session Token
+             * @description Send as `Authorization: Bearer <session_token>`
+             */
+            session_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type?: "bearer";
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Expires In
+             * @description Seconds until it expires
+             */
+            expires_in: number;
+            /**
+             * User Id
+             * @description The gateway user of this MT5 login
+             */
+            user_id: string;
+            /**
+             * Account Id
+             * @description The stored account the session acts for
+             */
+            account_id: string;
+            account_info: components["schemas"]["AccountSummary"];
+        };
+        /** LogoutResponse */
+        LogoutResponse: {
+            /** Message */
+            message: string;
         };
         /**
          * MT5ErrorInfo
@@ -3776,7 +4035,12 @@ export interface components {
         /**
          * User
          * @description ``is_admin``: the token's ``app_metadata.role`` is "admin" (``user_metadata`` is
-         *     user-editable and never trusted) or the id is in ``ADMIN_USER_IDS``.
+         *     user-editable and never trusted) or the id is in ``ADMIN_USER_IDS``; an API key is an
+         *     admin only with the ``admin`` scope, given by an admin.
+         *
+         *     A Supabase user may do anything their account allows (``scopes`` and ``account_id`` are
+         *     null). An API key carries the scopes it was given and, when bound, the one account it may
+         *     act for; an MT5-credential session is bound to the account it logged in with.
          */
         User: {
             /** Id */
@@ -3797,6 +4061,33 @@ export interface components {
              * @default false
              */
             is_admin?: boolean;
+            /**
+             * Auth
+             * @description How the caller authenticated
+             * @default supabase
+             * @enum {string}
+             */
+            auth?: "supabase" | "api_key" | "mt5_session";
+            /**
+             * Api Key Id
+             * @description The API key used, if any
+             */
+            api_key_id?: string | null;
+            /**
+             * Api Key Prefix
+             * @description Its display prefix
+             */
+            api_key_prefix?: string | null;
+            /**
+             * Scopes
+             * @description What the credential may do (null: everything the user may)
+             */
+            scopes?: string[] | null;
+            /**
+             * Account Id
+             * @description The one account the credential may act for (null: any)
+             */
+            account_id?: string | null;
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -8976,6 +9267,432 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TagsOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    login_api_v1_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Credentials"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `LOGIN_SESSIONS_DISABLED` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `LOGIN_THROTTLED`: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    logout_api_v1_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutResponse"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_keys_api_v1_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_key_api_v1_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown account or symbol, or no data */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your share of the terminal pool is in use (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description MT5 reported an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal pool busy, terminal or key set unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Terminal did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    revoke_key_api_v1_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"];
                 };
             };
             /** @description Missing or invalid bearer token */

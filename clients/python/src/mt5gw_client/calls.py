@@ -63,8 +63,8 @@ def health() -> Call[m.HealthResponse]:
     return Call("GET", "/health", m.HealthResponse)
 
 
-def me() -> Call[m.User]:
-    return Call("GET", "/api/v1/me", m.User)
+def me() -> Call[m.User1]:
+    return Call("GET", "/api/v1/me", m.User1)  # "User" went to an inline item name
 
 
 def accounts() -> Call[m.AccountsResponse]:

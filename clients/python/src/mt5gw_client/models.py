@@ -536,6 +536,151 @@ class JournalTradeOut(BaseModel):
     ]
 
 
+class AccountId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="The one account it may act for; omit for all your accounts",
+            pattern="^[A-Za-z0-9-]{1,64}$",
+            title="Account Id",
+        ),
+    ]
+
+
+class AllowedIp(RootModel[str]):
+    root: Annotated[str, Field(max_length=64)]
+
+
+class AllowedIps(RootModel[list[AllowedIp]]):
+    root: Annotated[
+        list[AllowedIp],
+        Field(
+            description="Addresses or CIDR networks it may be used from; omit: anywhere",
+            examples=[["203.0.113.7", "10.0.0.0/8"]],
+            max_length=32,
+            title="Allowed Ips",
+        ),
+    ]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Annotated[
+        str,
+        Field(
+            description="Your name for it",
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\x00-\\x1f\\x7f]*$",
+            title="Name",
+        ),
+    ]
+    account_id: Annotated[
+        AccountId | None,
+        Field(
+            description="The one account it may act for; omit for all your accounts",
+            title="Account Id",
+        ),
+    ] = None
+    scopes: Annotated[
+        list[Literal["read", "trade", "stream", "admin"]],
+        Field(
+            description="read: GET routes; trade: orders and every other change; stream: the WebSocket stream; admin: /api/v1/admin (admins only)",
+            examples=[["read", "trade"]],
+            max_length=4,
+            min_length=1,
+            title="Scopes",
+        ),
+    ]
+    expires_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When it stops working (ISO-8601; no zone = UTC); omit: never",
+            title="Expires At",
+        ),
+    ] = None
+    allowed_ips: Annotated[
+        AllowedIps | None,
+        Field(
+            description="Addresses or CIDR networks it may be used from; omit: anywhere",
+            examples=[["203.0.113.7", "10.0.0.0/8"]],
+            title="Allowed Ips",
+        ),
+    ] = None
+
+
+class KeyCreated(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    prefix: Annotated[
+        str, Field(description="Names the key in lists, logs and the audit trail", title="Prefix")
+    ]
+    name: Annotated[str, Field(title="Name")]
+    account_id: Annotated[
+        str | None, Field(description="null: all your accounts", title="Account Id")
+    ]
+    scopes: Annotated[list[str], Field(title="Scopes")]
+    expires_at: Annotated[AwareDatetime | None, Field(title="Expires At")]
+    allowed_ips: Annotated[list[str] | None, Field(title="Allowed Ips")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    revoked_at: Annotated[AwareDatetime | None, Field(title="Revoked At")]
+    last_used_at: Annotated[
+        AwareDatetime | None, Field(description="At most a minute behind", title="Last Used At")
+    ]
+    last_used_ip: Annotated[str | None, Field(title="Last Used Ip")]
+    active: Annotated[bool, Field(description="Neither revoked nor expired", title="Active")]
+    key: Annotated[
+        str,
+        Field(
+            description="The secret: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Shown only in this answer",
+            title="Key",
+        ),
+    ]
+
+
+class KeyOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    prefix: Annotated[
+        str, Field(description="Names the key in lists, logs and the audit trail", title="Prefix")
+    ]
+    name: Annotated[str, Field(title="Name")]
+    account_id: Annotated[
+        str | None, Field(description="null: all your accounts", title="Account Id")
+    ]
+    scopes: Annotated[list[str], Field(title="Scopes")]
+    expires_at: Annotated[AwareDatetime | None, Field(title="Expires At")]
+    allowed_ips: Annotated[list[str] | None, Field(title="Allowed Ips")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    revoked_at: Annotated[AwareDatetime | None, Field(title="Revoked At")]
+    last_used_at: Annotated[
+        AwareDatetime | None, Field(description="At most a minute behind", title="Last Used At")
+    ]
+    last_used_ip: Annotated[str | None, Field(title="Last Used Ip")]
+    active: Annotated[bool, Field(description="Neither revoked nor expired", title="Active")]
+
+
+class LoginResponse(BaseModel):
+    session_token: Annotated[
+        str,
+        Field(description="Send as `Authorization: Bearer <session_token>`", title="Session Token"),
+    ]
+    token_type: Annotated[Literal["bearer"], Field(title="Token Type")] = "bearer"
+    expires_at: Annotated[AwareDatetime, Field(title="Expires At")]
+    expires_in: Annotated[int, Field(description="Seconds until it expires", title="Expires In")]
+    user_id: Annotated[
+        str, Field(description="The gateway user of this MT5 login", title="User Id")
+    ]
+    account_id: Annotated[
+        str, Field(description="The stored account the session acts for", title="Account Id")
+    ]
+    account_info: AccountSummary
+
+
+class LogoutResponse(BaseModel):
+    message: Annotated[str, Field(title="Message")]
+
+
 class MT5ErrorInfo(BaseModel):
     """
     ``last_error()`` as MetaTrader5 reported it.
@@ -554,7 +699,7 @@ class Margin(BaseModel):
     currency: Annotated[str, Field(title="Currency")]
 
 
-class AccountId(RootModel[str]):
+class AccountId1(RootModel[str]):
     root: Annotated[
         str,
         Field(
@@ -579,7 +724,7 @@ class Price1(RootModel[float]):
 
 class MarginBody(BaseModel):
     account_id: Annotated[
-        AccountId | None,
+        AccountId1 | None,
         Field(description="Your account (default: your current one)", title="Account Id"),
     ] = None
     symbol: Annotated[
@@ -928,7 +1073,7 @@ class Price3(RootModel[float]):
 
 class PositionSizeBody(BaseModel):
     account_id: Annotated[
-        AccountId | None,
+        AccountId1 | None,
         Field(description="Your account (default: your current one)", title="Account Id"),
     ] = None
     symbol: Annotated[
@@ -1022,7 +1167,7 @@ class Profit(BaseModel):
 
 class ProfitBody(BaseModel):
     account_id: Annotated[
-        AccountId | None,
+        AccountId1 | None,
         Field(description="Your account (default: your current one)", title="Account Id"),
     ] = None
     symbol: Annotated[
@@ -1275,7 +1420,7 @@ class StartWeekday(RootModel[int]):
 
 class SwapBody(BaseModel):
     account_id: Annotated[
-        AccountId | None,
+        AccountId1 | None,
         Field(description="Your account (default: your current one)", title="Account Id"),
     ] = None
     symbol: Annotated[
@@ -1957,7 +2102,12 @@ class UpdateRequest(BaseModel):
 class User1(BaseModel):
     """
     ``is_admin``: the token's ``app_metadata.role`` is "admin" (``user_metadata`` is
-    user-editable and never trusted) or the id is in ``ADMIN_USER_IDS``.
+    user-editable and never trusted) or the id is in ``ADMIN_USER_IDS``; an API key is an
+    admin only with the ``admin`` scope, given by an admin.
+
+    A Supabase user may do anything their account allows (``scopes`` and ``account_id`` are
+    null). An API key carries the scopes it was given and, when bound, the one account it may
+    act for; an MT5-credential session is bound to the account it logged in with.
     """
 
     id: Annotated[str, Field(title="Id")]
@@ -1966,9 +2116,31 @@ class User1(BaseModel):
     session_id: Annotated[str | None, Field(title="Session Id")] = None
     aal: Annotated[str | None, Field(title="Aal")] = None
     is_admin: Annotated[bool | None, Field(title="Is Admin")] = False
+    auth: Annotated[
+        Literal["supabase", "api_key", "mt5_session"] | None,
+        Field(description="How the caller authenticated", title="Auth"),
+    ] = "supabase"
+    api_key_id: Annotated[
+        str | None, Field(description="The API key used, if any", title="Api Key Id")
+    ] = None
+    api_key_prefix: Annotated[
+        str | None, Field(description="Its display prefix", title="Api Key Prefix")
+    ] = None
+    scopes: Annotated[
+        list[str] | None,
+        Field(
+            description="What the credential may do (null: everything the user may)", title="Scopes"
+        ),
+    ] = None
+    account_id: Annotated[
+        str | None,
+        Field(
+            description="The one account the credential may act for (null: any)", title="Account Id"
+        ),
+    ] = None
 
 
-class AccountId4(RootModel[str]):
+class AccountId5(RootModel[str]):
     root: Annotated[
         str,
         Field(
@@ -1994,7 +2166,7 @@ class WebhookCreate(BaseModel):
         ),
     ]
     account_id: Annotated[
-        AccountId4 | None,
+        AccountId5 | None,
         Field(description="One of your accounts; omit for all of them", title="Account Id"),
     ] = None
     event_types: Annotated[
@@ -2193,6 +2365,10 @@ class ErrorResponse(BaseModel):
     mt5_error: MT5ErrorInfo | None = None
     errors: Annotated[list[FieldError] | None, Field(title="Errors")] = None
     known_servers: Annotated[list[str] | None, Field(title="Known Servers")] = None
+
+
+class KeyList(BaseModel):
+    keys: Annotated[list[KeyOut], Field(title="Keys")]
 
 
 class PoolHealth(BaseModel):
