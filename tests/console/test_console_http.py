@@ -82,3 +82,20 @@ def test_vendored_files_match_the_manifest() -> None:
         for file, digest in entry["files"].items():
             data = (VENDOR / entry["folder"] / Path(file).name).read_bytes()
             assert hashlib.sha256(data).hexdigest() == digest, file
+
+
+@pytest.mark.needs_binary("node")
+def test_vendored_files_are_the_pinned_npm_packages() -> None:
+    """The committed copies equal node_modules after ``npm ci`` at package-lock.json's pins."""
+    from node_support import TS, built
+
+    built()
+    lock = json.loads((TS / "package-lock.json").read_text())["packages"]
+    manifest = json.loads((VENDOR / "MANIFEST.json").read_text())
+    for name, entry in manifest.items():
+        pinned = lock[f"node_modules/{name}"]
+        assert (entry["version"], entry["integrity"]) == (pinned["version"], pinned["integrity"])
+        for file in entry["files"]:
+            source = TS / "node_modules" / name / file
+            copy = VENDOR / entry["folder"] / Path(file).name
+            assert source.read_bytes() == copy.read_bytes(), f"{name}/{file}: npm run vendor"
