@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.journal.stats import Stats
+
 
 class DealError(BaseModel):
     deal: int
@@ -60,32 +62,11 @@ class TradesPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page")
 
 
-class StatsOut(BaseModel):
-    trades: int
-    wins: int
-    losses: int
-    win_rate: float | None
-    gross_profit: float
-    gross_loss: float
-    net: float
-    profit_factor: float | None
-    expectancy: float | None
-    average_win: float | None
-    average_loss: float | None
-    largest_win: float | None
-    largest_loss: float | None
-    longest_winning_streak: int
-    longest_losing_streak: int
-    max_drawdown: float
-    max_drawdown_pct: float | None
-    avg_holding_s: float | None
-
-
-class StatsGroup(StatsOut):
+class StatsGroup(Stats):
     key: str
 
 
 class StatsAnswer(BaseModel):
     account_id: str
-    overall: StatsOut
+    overall: Stats
     groups: list[StatsGroup] = Field(description="Per symbol, month or magic when group_by is set")

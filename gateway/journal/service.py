@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.journal import stats as figures
 from gateway.journal import store
 from gateway.journal.models import JournalTrade, magic_out
-from gateway.journal.schemas import JournalTradeOut, StatsAnswer, StatsGroup, StatsOut
+from gateway.journal.schemas import JournalTradeOut, StatsAnswer, StatsGroup
 from gateway.journal.store import TradeFilter
 
 CSV_FIELDS = list(JournalTradeOut.model_fields)
@@ -96,5 +96,5 @@ async def statistics(
             buckets[GROUPS[group_by](row)].append(row)
         for key in sorted(buckets):
             part = figures.compute(_figures(buckets[key]))
-            groups.append(StatsGroup(key=key, **vars(part)))
-    return StatsAnswer(account_id=account_id, overall=StatsOut(**vars(overall)), groups=groups)
+            groups.append(StatsGroup(key=key, **part.model_dump()))
+    return StatsAnswer(account_id=account_id, overall=overall, groups=groups)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 
 @dataclass(frozen=True)
 class TradeFigures:
@@ -26,8 +28,9 @@ class TradeFigures:
     net: float
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(BaseModel):
+    """The figures (the API answers them as they are)."""
+
     trades: int
     wins: int
     losses: int
