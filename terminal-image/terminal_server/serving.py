@@ -45,12 +45,15 @@ REPORT_EVERY_S = 10.0
 _TRANSIENT = frozenset(
     getattr(errno, name) for name in ("EINTR", "EAGAIN", "EWOULDBLOCK", "ECONNABORTED",
                                       "ECONNRESET", "EPROTO", "EPERM", "ENETDOWN",
-                                      "EHOSTUNREACH", "ENETUNREACH", "ENOPROTOOPT")
+                                      "EHOSTUNREACH", "ENETUNREACH", "ENOPROTOOPT",
+                                      "WSAEINTR", "WSAEWOULDBLOCK", "WSAECONNABORTED",
+                                      "WSAECONNRESET", "WSAENETDOWN")
     if hasattr(errno, name)
 )
 # accept() failures from running out of something: wait for it to come back.
 _EXHAUSTED = frozenset(
-    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "WSAEMFILE")
+    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "WSAEMFILE",
+                                      "WSAENOBUFS")
     if hasattr(errno, name)
 )
 
