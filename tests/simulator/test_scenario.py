@@ -201,8 +201,11 @@ def test_scheduled_timeout_after_execute_executes_before_answering():
 def test_reset_applies_scheduled_faults_again():
     scenario = load_scenario({"start": START, "login": LOGIN,
                               "faults": [{"at": START, "fault": "requote"}]})  # fmt: skip
-    _, mt5 = started(scenario)
-    terminal = mt5.order_send.__self__
+    world = scenario.world()
+    terminal = SimulatedTerminal(world)
+    scenario.start(terminal)
+    mt5 = make_module(terminal)
+    assert mt5.initialize()
     assert buy(mt5).retcode == 10004
     terminal.controls.reset()
     assert buy(mt5).retcode == 10004
