@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import os
+import socket
 
 from rpyc.utils.authenticators import AuthenticationError, SSLAuthenticator
 
@@ -92,10 +93,14 @@ class ChainAuthenticator:
 
 
 class LoggingSSLAuthenticator(SSLAuthenticator):
-    """``SSLAuthenticator`` that says why a client was refused."""
+    """``SSLAuthenticator`` that says why a client was refused (a WARNING), except for port
+    probes that close without sending anything (health checks: DEBUG)."""
 
     def __call__(self, sock):
         peer = _peer(sock)
+        if not _says_something(sock):
+            log.debug("client %s closed before the TLS handshake", peer)
+            raise AuthenticationError("closed before the TLS handshake")
         try:
             sock.settimeout(HANDSHAKE_TIMEOUT_S)
             tls_sock, cert = SSLAuthenticator.__call__(self, sock)
@@ -107,6 +112,15 @@ class LoggingSSLAuthenticator(SSLAuthenticator):
             log.warning("client %s failed the TLS handshake: %s", peer, exc)
             raise AuthenticationError(str(exc))
         return tls_sock, _subject(cert)
+
+
+def _says_something(sock):
+    """Wait for the client's first byte (the TLS ClientHello): False if it closes first."""
+    try:
+        sock.settimeout(HANDSHAKE_TIMEOUT_S)
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except OSError:
+        return False
 
 
 def _subject(cert):

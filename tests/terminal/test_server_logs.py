@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
+from pathlib import Path
 from typing import Any
 
+import pytest
 from server_process import TerminalServerProcess, start_terminal_server
+from test_protocol_security import Pki
 
 from gateway.terminal.rpyc_client import RpycTerminal, open_connection
 
@@ -95,3 +100,34 @@ def test_log_format_follows_the_environment() -> None:
     with start_terminal_server(env={"LOG_FORMAT": "text"}) as server:
         server.stop()
     assert " INFO terminal_server: ready:" in server.output()
+
+
+@pytest.mark.parametrize("auth", ["tls", "secret"])
+def test_port_probes_of_authenticated_ports_are_debug(auth: str, tmp_path: Path) -> None:
+    """A TCP health check (connect, close) must not log a warning every few seconds."""
+    if auth == "tls":
+        pki = Pki(tmp_path, "probe")
+        cert, key = pki.issue("terminal", server=True)
+        args = ["--tls-cert", cert, "--tls-key", key, "--tls-ca", pki.ca_file]
+    else:
+        (tmp_path / "secret").write_text("probe-secret-0123456789abcdef")
+        args = ["--auth-secret-file", str(tmp_path / "secret")]
+    with start_terminal_server(extra_args=[*args, "--log-level", "DEBUG"]) as server:
+        for _ in range(PROBES):
+            socket.create_connection((server.host, server.port), timeout=10).close()
+
+        def goodbyes() -> int:
+            return sum(
+                1
+                for e in json_lines(server.output())
+                if "before the TLS handshake" in e["message"]
+                or "failed to authenticate" in e["message"]
+            )
+
+        deadline = time.monotonic() + 30
+        while goodbyes() < PROBES:
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.05)
+        server.stop()
+    probes = after_ready(json_lines(server.output()))
+    assert [e for e in probes if e["level"] == "WARNING"] == []
