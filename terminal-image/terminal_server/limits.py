@@ -18,7 +18,8 @@ attack. The numbers:
     MAX_TICKS_PER_CALL   1,000,000 ``count`` of copy_ticks_from
     MAX_TICK_RANGE_S     7 days   ``date_to - date_from`` of copy_ticks_range
     MAX_ANSWER_BYTES     64 MiB   one answer (a call or a whole batch): arrays count their
-                                  bytes, collections 32 bytes per field of each row. In a
+                                  bytes, collections 16 bytes per field of each row (about
+                                  twice their wire size: ~43,000 symbols fit). In a
                                   batch, the call that does not fit gets the error and the
                                   calls after it are not run.
 
@@ -38,7 +39,7 @@ MAX_BARS_PER_CALL = 100000
 MAX_TICKS_PER_CALL = 1000000
 MAX_TICK_RANGE_S = 7 * 86400
 MAX_ANSWER_BYTES = 64 << 20
-ROW_FIELD_BYTES = 32
+ROW_FIELD_BYTES = 16
 
 
 class LimitExceeded(ValueError):

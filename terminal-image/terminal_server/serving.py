@@ -297,6 +297,8 @@ class GuardedServer(ThreadedServer):
             if not self.watchdog.disarm(token):
                 return  # the deadline passed while finishing the handshake
             self._serve(served, credentials, peer)
+        except (OSError, EOFError) as exc:  # the peer went away: nothing to fix here
+            self.logger.debug("connection from %s lost: %s", peer, exc, extra={"peer": peer})
         except Exception:
             self.logger.exception("connection from %s ended abruptly", peer)
         finally:
