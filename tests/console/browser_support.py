@@ -44,7 +44,16 @@ def browser(origin: str) -> Iterator[Browser]:
     executable = chromium_path()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=executable,
+            args=[  # no background traffic: this machine's network is closed
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         context = chromium.new_context(viewport={"width": 1280, "height": 1400})
         page = context.new_page()
