@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run token test lint typecheck pytest bench demo-data clean
+.PHONY: run token test lint typecheck pytest bench demo-data clean test-compat
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest  ## lint, type-check and run the whole suite
+
+test-compat: $(VENV)/.installed  ## the mt5linux matrix and the pip-installable MetaTrader5 simulator
+	$(VENV)/bin/pytest -q tests/compat tests/bots
 
 bench: $(VENV)/.installed  ## protocol and gateway benchmarks, ratios against same-run baselines
 	$(PY) bench/run.py
