@@ -5,6 +5,8 @@ Swagger UI rendered with no request leaving the gateway. Screenshots go to tests
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import Browser, browser
 from client_support import ARTIFACTS, LiveGateway
@@ -59,7 +61,26 @@ def test_console_end_to_end(gateway: LiveGateway, control: SimControl) -> None:
         expect(page.locator("#margin")).not_to_have_text("0.00")
         shot(b, "position-open")
 
-        # close it from its row
+        # modify its stop loss from its row: the stream's position.modified updates the row
+        page.fill(f"input[aria-label='Stop loss of position {ticket}']", "80000")
+        page.click(f"button[aria-label='Save stop loss and take profit of position {ticket}']")
+        expect(page.locator("#last-result")).to_have_text(re.compile(r"retcode 10009$"))
+        position_row = page.locator(f"#positions tr[data-ticket='{ticket}']")
+        expect(position_row).to_have_attribute("data-sl", "80000")  # from the event
+
+        # a pending order appears under orders, then is cancelled from its row
+        page.select_option("#side", "buy_limit")
+        page.fill("#price", "70000")
+        page.click("#place")
+        order = page.locator("#orders tr").first
+        order.wait_for()
+        order_ticket = order.get_attribute("data-ticket")
+        page.click(f"button[aria-label='Cancel order {order_ticket}']")
+        page.wait_for_selector(f"#orders tr[data-ticket='{order_ticket}']", state="detached")
+        page.select_option("#side", "buy")
+        page.fill("#price", "")
+
+        # close the position from its row
         page.click(f"button[aria-label='Close position {ticket}']")
         page.wait_for_selector(f"#positions tr[data-ticket='{ticket}']", state="detached")
 

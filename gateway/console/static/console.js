@@ -89,6 +89,7 @@ function renderPositions() {
   const rows = [...state.positions.values()].map((p) => {
     const tr = document.createElement("tr");
     tr.dataset.ticket = String(p.ticket);
+    tr.dataset.sl = String(p.sl ?? 0);
     const sl = numberInput(`Stop loss of position ${p.ticket}`, p.sl);
     const tp = numberInput(`Take profit of position ${p.ticket}`, p.tp);
     const stops = document.createElement("td");
