@@ -1020,7 +1020,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Tags */
+        /**
+         * Get Tags
+         * @description The account's tags.
+         */
         get: operations["get_tags_api_v1_accounts__account_id__tags_get"];
         /**
          * Set Tags
@@ -3101,11 +3104,53 @@ export interface components {
              */
             timestamp: number;
         };
+        /**
+         * Stats
+         * @description The figures (the API answers them as they are).
+         */
+        Stats: {
+            /** Trades */
+            trades: number;
+            /** Wins */
+            wins: number;
+            /** Losses */
+            losses: number;
+            /** Win Rate */
+            win_rate: number | null;
+            /** Gross Profit */
+            gross_profit: number;
+            /** Gross Loss */
+            gross_loss: number;
+            /** Net */
+            net: number;
+            /** Profit Factor */
+            profit_factor: number | null;
+            /** Expectancy */
+            expectancy: number | null;
+            /** Average Win */
+            average_win: number | null;
+            /** Average Loss */
+            average_loss: number | null;
+            /** Largest Win */
+            largest_win: number | null;
+            /** Largest Loss */
+            largest_loss: number | null;
+            /** Longest Winning Streak */
+            longest_winning_streak: number;
+            /** Longest Losing Streak */
+            longest_losing_streak: number;
+            /** Max Drawdown */
+            max_drawdown: number;
+            /** Max Drawdown Pct */
+            max_drawdown_pct: number | null;
+            /** Avg Holding S */
+            avg_holding_s: number | null;
+        };
         /** StatsAnswer */
         StatsAnswer: {
             /** Account Id */
             account_id: string;
-            overall: components["schemas"]["StatsOut"];
+            overall: components["schemas"]["Stats"];
             /**
              * Groups
              * @description Per symbol, month or magic when group_by is set
@@ -3152,45 +3197,6 @@ export interface components {
             avg_holding_s: number | null;
             /** Key */
             key: string;
-        };
-        /** StatsOut */
-        StatsOut: {
-            /** Trades */
-            trades: number;
-            /** Wins */
-            wins: number;
-            /** Losses */
-            losses: number;
-            /** Win Rate */
-            win_rate: number | null;
-            /** Gross Profit */
-            gross_profit: number;
-            /** Gross Loss */
-            gross_loss: number;
-            /** Net */
-            net: number;
-            /** Profit Factor */
-            profit_factor: number | null;
-            /** Expectancy */
-            expectancy: number | null;
-            /** Average Win */
-            average_win: number | null;
-            /** Average Loss */
-            average_loss: number | null;
-            /** Largest Win */
-            largest_win: number | null;
-            /** Largest Loss */
-            largest_loss: number | null;
-            /** Longest Winning Streak */
-            longest_winning_streak: number;
-            /** Longest Losing Streak */
-            longest_losing_streak: number;
-            /** Max Drawdown */
-            max_drawdown: number;
-            /** Max Drawdown Pct */
-            max_drawdown_pct: number | null;
-            /** Avg Holding S */
-            avg_holding_s: number | null;
         };
         /** Swap */
         Swap: {

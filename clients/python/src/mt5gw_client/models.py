@@ -1340,6 +1340,31 @@ class Snapshot(BaseModel):
     ]
 
 
+class Stats(BaseModel):
+    """
+    The figures (the API answers them as they are).
+    """
+
+    trades: Annotated[int, Field(title="Trades")]
+    wins: Annotated[int, Field(title="Wins")]
+    losses: Annotated[int, Field(title="Losses")]
+    win_rate: Annotated[float | None, Field(title="Win Rate")]
+    gross_profit: Annotated[float, Field(title="Gross Profit")]
+    gross_loss: Annotated[float, Field(title="Gross Loss")]
+    net: Annotated[float, Field(title="Net")]
+    profit_factor: Annotated[float | None, Field(title="Profit Factor")]
+    expectancy: Annotated[float | None, Field(title="Expectancy")]
+    average_win: Annotated[float | None, Field(title="Average Win")]
+    average_loss: Annotated[float | None, Field(title="Average Loss")]
+    largest_win: Annotated[float | None, Field(title="Largest Win")]
+    largest_loss: Annotated[float | None, Field(title="Largest Loss")]
+    longest_winning_streak: Annotated[int, Field(title="Longest Winning Streak")]
+    longest_losing_streak: Annotated[int, Field(title="Longest Losing Streak")]
+    max_drawdown: Annotated[float, Field(title="Max Drawdown")]
+    max_drawdown_pct: Annotated[float | None, Field(title="Max Drawdown Pct")]
+    avg_holding_s: Annotated[float | None, Field(title="Avg Holding S")]
+
+
 class StatsGroup(BaseModel):
     trades: Annotated[int, Field(title="Trades")]
     wins: Annotated[int, Field(title="Wins")]
@@ -1360,27 +1385,6 @@ class StatsGroup(BaseModel):
     max_drawdown_pct: Annotated[float | None, Field(title="Max Drawdown Pct")]
     avg_holding_s: Annotated[float | None, Field(title="Avg Holding S")]
     key: Annotated[str, Field(title="Key")]
-
-
-class StatsOut(BaseModel):
-    trades: Annotated[int, Field(title="Trades")]
-    wins: Annotated[int, Field(title="Wins")]
-    losses: Annotated[int, Field(title="Losses")]
-    win_rate: Annotated[float | None, Field(title="Win Rate")]
-    gross_profit: Annotated[float, Field(title="Gross Profit")]
-    gross_loss: Annotated[float, Field(title="Gross Loss")]
-    net: Annotated[float, Field(title="Net")]
-    profit_factor: Annotated[float | None, Field(title="Profit Factor")]
-    expectancy: Annotated[float | None, Field(title="Expectancy")]
-    average_win: Annotated[float | None, Field(title="Average Win")]
-    average_loss: Annotated[float | None, Field(title="Average Loss")]
-    largest_win: Annotated[float | None, Field(title="Largest Win")]
-    largest_loss: Annotated[float | None, Field(title="Largest Loss")]
-    longest_winning_streak: Annotated[int, Field(title="Longest Winning Streak")]
-    longest_losing_streak: Annotated[int, Field(title="Longest Losing Streak")]
-    max_drawdown: Annotated[float, Field(title="Max Drawdown")]
-    max_drawdown_pct: Annotated[float | None, Field(title="Max Drawdown Pct")]
-    avg_holding_s: Annotated[float | None, Field(title="Avg Holding S")]
 
 
 class Swap(BaseModel):
@@ -2390,7 +2394,7 @@ class PoolHealth(BaseModel):
 
 class StatsAnswer(BaseModel):
     account_id: Annotated[str, Field(title="Account Id")]
-    overall: StatsOut
+    overall: Stats
     groups: Annotated[
         list[StatsGroup],
         Field(description="Per symbol, month or magic when group_by is set", title="Groups"),
