@@ -13,14 +13,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.auth.schemas import User
+from gateway.auth.schemas import Principal, User
 from gateway.auth.verifier import TokenVerifier
 from gateway.config import Settings
 from gateway.db import session_scope
 from gateway.errors import AuthError
+from gateway.keys.audit import used_key
+from gateway.keys.scopes import authorize
 from gateway.store.crypto import Keyring
 from gateway.terminal.pool import TerminalPool
 from gateway.terminal.servertime import ServerClocks
@@ -31,7 +33,14 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9._#+\-]{1,29}$"
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="SupabaseJWT",
-    description="A Supabase access token: `Authorization: Bearer <jwt>`",
+    description="A Supabase access token, an MT5-credential session token (`POST /api/v1/login`)"
+    " or an API key (`mt5gw_…`): `Authorization: Bearer <token>`",
+)
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key (`POST /api/v1/keys`), when not sent as a bearer token",
 )
 
 
@@ -65,18 +74,34 @@ async def get_clocks(request: Request) -> ServerClocks:
 async def get_current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> User:
-    """The verified caller; 401 (with WWW-Authenticate) for a missing or bad token."""
+    """The verified caller; 401 (with WWW-Authenticate) for a missing or bad credential, 403
+    ``SCOPE`` for what the credential may not do here (``gateway.keys.scopes``)."""
+    ip = request.client.host if request.client else None
     try:
-        if credentials is None or not credentials.credentials:
+        token = credentials.credentials if credentials is not None else (api_key or "")
+        if not token.strip():
             raise AuthError("Not authenticated")
-        verifier: TokenVerifier = request.state.verifier
-        return await verifier.verify(credentials.credentials)
+        principal = await _authenticate(request, token.strip(), ip)
     except AuthError as exc:
         metrics = getattr(request.app.state, "metrics", None)
         if metrics is not None:
             metrics.jwt_failure(exc.message)
         raise
+    request.state.principal = principal
+    used_key(principal.user, ip)
+    authorize(request, principal.user)
+    return principal.user
+
+
+async def _authenticate(request: Request, token: str, ip: str | None) -> Principal:
+    authenticator = getattr(request.state, "authenticator", None)
+    if authenticator is not None:
+        found: Principal = await authenticator.authenticate(token, ip)
+        return found
+    verifier: TokenVerifier = request.state.verifier  # an app without gateway.auth.install
+    return Principal(user=await verifier.verify(token), expires_at=None)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

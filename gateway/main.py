@@ -34,6 +34,7 @@ from gateway.accounts.router import servers_router
 from gateway.audit.router import router as audit_router
 from gateway.auth.admin import router as admin_router
 from gateway.auth.devkeys import load_settings, with_dev_secrets
+from gateway.auth.install import install_identity
 from gateway.auth.router import router as auth_router
 from gateway.auth.throttle import LoginThrottle, policy_of
 from gateway.auth.verifier import TokenVerifier, make_verifier
@@ -300,4 +301,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dependencies=[Depends(get_current_user)],
             responses=ERROR_RESPONSES,
         )
+    install_identity(app)  # API keys, MT5-credential sessions (gateway/auth/install.py)
     return app

@@ -185,6 +185,7 @@ async def resolve_account(
     account_id: str | None,
 ) -> ResolvedAccount:
     """The account a request acts for (see the module docstring for the rule)."""
+    account_id = user.acting_for(account_id)  # a key or session bound to one account
     if account_id == DEFAULT_ACCOUNT_ID:
         configured = default_account(settings, user)
         if configured is None:
@@ -236,6 +237,7 @@ async def record_login(
 async def _resolve(
     request: Request, user: User, keyring: Keyring, settings: Settings, account_id: str | None
 ) -> ResolvedAccount:
+    account_id = user.acting_for(account_id)  # before the cache: a bound key's own account
     cache: AccountCache[ResolvedAccount] = request.state.account_cache
     resolved = cache.get(user.id, account_id)
     if resolved is None:

@@ -2,8 +2,9 @@
 
 Only used when not in production: an HS256 secret standing in for SUPABASE_JWT_SECRET when that
 is not set, an ES256 key pair standing in for the project's JWKS when SUPABASE_URL is not set,
-and an MT5 password encryption key standing in for MT5_ENCRYPTION_KEYS (production refuses to
-start without that one).
+an MT5 password encryption key standing in for MT5_ENCRYPTION_KEYS (production refuses to
+start without that one), and a SESSION_JWT_SECRET for MT5-credential sessions when
+``AUTH_ISSUERS`` includes ``gateway``.
 ``scripts/dev_token.py`` signs with the same keys, so a newcomer gets a working token offline.
 """
 
@@ -87,6 +88,21 @@ def dev_encryption_keys(path: Path) -> str:
     return keys
 
 
+def dev_session_secret(path: Path) -> str:
+    """The dev signing secret of MT5-credential session tokens, added to the file once."""
+    load_dev_keys(path)
+    data = json.loads(path.read_text())
+    if "session_jwt_secret" not in data:
+        data["session_jwt_secret"] = DEV_SECRET_PREFIX + secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+    secret: str = data["session_jwt_secret"]
+    return secret
+
+
 def with_dev_secrets(settings: Settings) -> Settings:
     """Fill the HS256 secret and the MT5 password key from the dev secrets file in
     development; configured values always win."""
@@ -99,6 +115,8 @@ def with_dev_secrets(settings: Settings) -> Settings:
     if settings.mt5_encryption_keys is None:
         keyring = dev_encryption_keys(settings.dev_secrets_file)
         update["mt5_encryption_keys"] = SecretStr(keyring)
+    if settings.accepts_gateway_tokens and settings.session_jwt_secret is None:
+        update["session_jwt_secret"] = SecretStr(dev_session_secret(settings.dev_secrets_file))
     return settings.model_copy(update=update) if update else settings
 
 

@@ -15,7 +15,11 @@ Two ways to use it:
   attempt is given back);
 - step by step, where the check is not a block of work (API-key authentication):
   ``await throttle.begin(attempt)``, then ``failure(attempt, reason)``, ``success(attempt)``
-  or ``release(attempt)``.
+  or ``release(attempt)``;
+- ``await throttle.check(attempt, keys)``: refuse while any of ``keys`` is locked, counting
+  nothing (one read). API keys use it for a key that *was* right: its caller may be locked out
+  by earlier failures, but its prefix target is not consulted, so nobody who saw a prefix can
+  lock its owner out by sending wrong secrets with it.
 
 Failures are written to the audit log (action ``login.failed``) with the targets and the lock.
 Each step runs in its own short transaction: the request's transaction rolls back on the error
@@ -25,12 +29,13 @@ answer, and the count must stay.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.config import Settings
@@ -38,7 +43,8 @@ from gateway.db import session_scope
 from gateway.errors import LoginThrottled
 from gateway.store import audit
 from gateway.store import throttle as store
-from gateway.store.throttle import Locked, Policy
+from gateway.store.models import LoginThrottle as ThrottleRow
+from gateway.store.throttle import Locked, Policy, seconds_until
 
 log = logging.getLogger("gateway.throttle")
 
@@ -108,6 +114,20 @@ class LoginThrottle:
         except Locked as exc:
             log.info("credential attempt refused: throttled (%s)", attempt.via)
             raise LoginThrottled(exc.retry_after_s) from None
+
+    async def check(self, attempt: Attempt, keys: Sequence[str] | None = None) -> None:
+        """Raise 429 ``LOGIN_THROTTLED`` while one of ``keys`` (default: the attempt's) is
+        locked; nothing is counted."""
+        now = self.clock()
+        chosen = sorted(set(attempt.keys if keys is None else keys))
+        stmt = select(func.max(ThrottleRow.locked_until)).where(
+            ThrottleRow.key.in_(chosen), ThrottleRow.locked_until > now
+        )
+        async with session_scope(self.sessionmaker) as session:
+            until = (await session.execute(stmt)).scalar_one_or_none()
+        if until is not None:
+            log.info("credential attempt refused: throttled (%s)", attempt.via)
+            raise LoginThrottled(seconds_until(until, now))
 
     async def failure(self, attempt: Attempt, reason: str) -> None:
         """The credentials were wrong: the count stays, the lock runs from now; audited."""

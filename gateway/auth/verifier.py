@@ -157,8 +157,11 @@ def _app_role(claims: dict[str, Any]) -> str | None:
 
 
 def make_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifier:
-    """The verifier the settings describe: the project's JWKS, or the dev key pair offline."""
+    """The verifier the settings describe: the project's JWKS, or the dev key pair offline (or
+    none at all when Supabase tokens are not accepted: ``AUTH_ISSUERS`` without supabase)."""
     url = settings.jwks_url
+    if not settings.accepts_supabase_tokens:
+        return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks=None)
     if url is not None:
         jwks = JwksCache(
             url, http, ttl_s=settings.jwks_cache_s, min_refresh_s=settings.jwks_min_refresh_s

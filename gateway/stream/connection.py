@@ -3,10 +3,14 @@
 1. ``Origin``, when sent (browsers always do), must be one of ``CORS_ORIGINS``; otherwise the
    handshake is refused (HTTP 403). A token in the URL is refused too: proxies log URLs.
 2. Authentication: the ``Authorization: Bearer`` header of the handshake, or else the first
-   message ``{"type": "auth", "token": ...}`` within ``stream_auth_timeout_s``. A bad, missing or
-   expired token closes with 4001. ``auth_expiring`` is sent ``stream_auth_warning_s`` before
-   the token's ``exp``; an ``auth`` message with a fresh token of the same user extends the
-   session, otherwise it closes with 4001 at expiry.
+   message ``{"type": "auth", "token": ...}`` within ``stream_auth_timeout_s``. The token is any
+   credential the REST API takes (``gateway.auth.authenticator``): a Supabase token, an
+   MT5-credential session token, or an API key with the ``stream`` scope. A bad, missing or
+   expired token closes with 4001, a key without the ``stream`` scope or from an address it may
+   not be used from with 4003, a caller throttled by failed attempts with 4029.
+   ``auth_expiring`` is sent ``stream_auth_warning_s`` before the token's ``exp``; an ``auth``
+   message with a fresh token of the same user extends the session, otherwise it closes with
+   4001 at expiry. A key without an expiry does not expire on the stream.
 3. At most ``stream_max_connections_per_user`` connections per user (else 4029).
 4. Then three tasks until one ends: reading client messages, sending (``Outbox``), and the
    timers (heartbeat ``ping`` every ``stream_ping_s``, token expiry).
@@ -20,18 +24,18 @@ import logging
 import math
 import time
 
-import jwt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.accounts.context import ResolvedAccount, resolve_account
-from gateway.auth.schemas import User
-from gateway.auth.verifier import TokenVerifier
+from gateway.auth.authenticator import Authenticator
+from gateway.auth.schemas import Principal, User
 from gateway.config import Settings
 from gateway.db import session_scope
-from gateway.errors import AuthError, AuthUnavailable, GatewayError
+from gateway.errors import AuthError, AuthUnavailable, GatewayError, LoginThrottled
 from gateway.events.schema import dumps, from_ms, iso
 from gateway.events.watcher import WatchTarget
+from gateway.keys.scopes import STREAM, require_scope
 from gateway.store.crypto import Keyring
 from gateway.stream import protocol as p
 from gateway.stream.client import (
@@ -53,6 +57,7 @@ log = logging.getLogger("gateway.stream")
 URL_TOKEN_PARAMS = ("token", "access_token", "jwt", "auth", "authorization", "apikey")
 MAX_SUBSCRIPTIONS = 256  # per connection
 CLOSE_WAIT_S = 5.0
+CLOSE_FORBIDDEN = 4003  # a credential that may not use the stream (scope, address)
 
 
 def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
@@ -65,7 +70,7 @@ class Connection:
         state = ws.state
         self.ws, self.hub = ws, hub
         self.settings: Settings = state.settings
-        self.verifier: TokenVerifier = state.verifier
+        self.authenticator: Authenticator = state.authenticator
         self.keyring: Keyring = state.keyring
         self.sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
         cfg = hub.settings
@@ -154,29 +159,42 @@ class Connection:
 
     async def _accept_token(self, token: str, *, first: bool) -> bool:
         try:
-            user = await self.verifier.verify(token)
+            principal = await self._principal(token)
         except AuthError as exc:
             self.outbox.close(CLOSE_UNAUTHORIZED, exc.message[:100])
             return False
         except AuthUnavailable:
             self.outbox.close(1013, "token keys unavailable; retry later")
             return False
+        except LoginThrottled as exc:
+            self.outbox.close(CLOSE_TOO_MANY, exc.message[:100])
+            return False
+        except GatewayError as exc:  # 403: the credential may not use the stream from here
+            self.outbox.close(CLOSE_FORBIDDEN, f"{exc.code}: {exc.message}"[:100])
+            return False
+        user = principal.user
         if not first and self.user is not None and user.id != self.user.id:
             self.outbox.close(CLOSE_UNAUTHORIZED, "auth must keep the same user")
             return False
-        claims = jwt.decode(token, options={"verify_signature": False})
         self.user = user
-        self.expires_at = float(claims["exp"])
+        self.expires_at = principal.expires_at if principal.expires_at is not None else math.inf
         self._warned = False
         self._reauth.set()
-        reply = {"type": "authenticated", "user_id": user.id}
-        reply["expires_at"] = iso(from_ms(int(self.expires_at * 1000)))
+        reply: dict[str, str | None] = {"type": "authenticated", "user_id": user.id}
+        finite = math.isfinite(self.expires_at)  # a key without expiry: null
+        reply["expires_at"] = iso(from_ms(int(self.expires_at * 1000))) if finite else None
         text = dumps(reply)
         if first:
             await self.ws.send_text(text)
         else:
             self.outbox.push(text)
         return True
+
+    async def _principal(self, token: str) -> Principal:
+        ip = self.ws.client.host if self.ws.client else None
+        principal = await self.authenticator.authenticate(token, ip)
+        require_scope(principal.user, STREAM)
+        return principal
 
     async def _next_text(self) -> str | None:
         message = await self.ws.receive()
