@@ -9,8 +9,9 @@ result here:
 - :meth:`Holdings.release` takes it out: no new work is handed to it, the session using it (if
   any) finishes, and :meth:`Holdings.drained` waits for that. Its account is forgotten, since the
   next holder may switch it.
-- Switches are reported to the listeners (:meth:`Holdings.on_switch`), so the lease can tell the
-  other replicas which account each terminal holds.
+- A switch is announced before the login (:attr:`Holdings.announce`, awaited) and reported
+  after it (:meth:`Holdings.on_switch`), so the lease tells the other replicas at once which
+  account each terminal holds.
 
 A :class:`Placement` (set by the replicas' code) is asked before a request queues: it answers
 the :class:`Remote` replica that should serve the request instead (its terminal already holds
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +33,8 @@ DRAIN_POLL_S = 0.01
 
 SwitchListener = Callable[[str, AccountKey | None], None]
 """Called with a terminal's name and the account it holds after a switch (None: unknown)."""
+Announce = Callable[[str, AccountKey], Awaitable[None]]
+"""Awaited with a terminal's name and the account it is about to log into; never raises."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Remote:
 
 
 class Placement(Protocol):
-    def elsewhere(
+    async def elsewhere(
         self, account: AccountKey | None, server: str, *, resident: bool, able: bool
     ) -> Remote | None:
         """The replica that should serve a request for ``account`` (None: market data) on
@@ -60,6 +63,7 @@ class Holdings:
         self._on_change = on_change
         self._listeners: list[SwitchListener] = []
         self.placement: Placement | None = None
+        self.announce: Announce | None = None
         self.retry_s = 1  # Retry-After while no terminal is held (the leases' renewal period)
 
     def _slot(self, name: str) -> Slot:
@@ -125,6 +129,10 @@ class Holdings:
     def on_switch(self, listener: SwitchListener) -> None:
         self._listeners.append(listener)
 
+    async def switching(self, slot: Slot, account: AccountKey) -> None:
+        if self.announce is not None and slot.held:
+            await self.announce(slot.name, account)
+
     def switched(self, slot: Slot) -> None:
         account = slot.holds if slot.held else None
         for listener in self._listeners:
@@ -132,7 +140,7 @@ class Holdings:
 
     # -- placement ------------------------------------------------------------------------------
 
-    def elsewhere(self, request: Request) -> Remote | None:
+    async def elsewhere(self, request: Request) -> Remote | None:
         """Where ``request`` is better served, per the placement (None: here)."""
         placement = self.placement
         if placement is None:
@@ -140,4 +148,6 @@ class Holdings:
         slots = self._scheduler.slots
         resident = any(s.usable and Scheduler.fits(s, request) for s in slots)
         able = any(s.usable and s.only_server in (None, request.server) for s in slots)
-        return placement.elsewhere(request.account, request.server, resident=resident, able=able)
+        return await placement.elsewhere(
+            request.account, request.server, resident=resident, able=able
+        )

@@ -121,6 +121,7 @@ class TerminalPool:
             timeout_ms=switch_timeout_ms,
             cost_s=switch_cost_s,
             on_switched=self.holdings.switched,
+            before_login=self.holdings.switching,
         )
         self._health = HealthChecks(
             self._scheduler,
@@ -184,7 +185,7 @@ class TerminalPool:
         stays logged in would otherwise accept any. ``user``: who asks, for the per-user share
         and the round-robin between users (None: the gateway's own work, not counted)."""
         request = Request(next(self._seq), account.server, account=account, user=user)
-        self._place(request)
+        await self._place(request)
         async with self._borrow(request, credentials, deadline, fresh_login) as terminal:
             yield terminal
 
@@ -202,7 +203,7 @@ class TerminalPool:
         ``fallback``; without a fallback that raises :class:`NoTerminalForServer`."""
         account, credentials = fallback if fallback else (None, None)
         request = Request(next(self._seq), server, fallback=account, user=user)
-        self._place(request)
+        await self._place(request)
         if account is None and not self._scheduler.covered(request):
             raise NoTerminalForServer(server)
         async with self._borrow(request, credentials, deadline) as terminal:
@@ -242,11 +243,11 @@ class TerminalPool:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _place(self, request: Request) -> None:
+    async def _place(self, request: Request) -> None:
         """Raise ServedElsewhere if the placement sends ``request`` to another replica."""
         if self._closed:
             return  # _admit says PoolClosed
-        remote = self.holdings.elsewhere(request)
+        remote = await self.holdings.elsewhere(request)
         if remote is not None:
             raise ServedElsewhere(remote.replica, remote.address)
 

@@ -38,16 +38,19 @@ class Switcher:
         timeout_ms: int,
         cost_s: float,
         on_switched: Callable[[Slot], None] | None = None,
+        before_login: Callable[[Slot, AccountKey], Awaitable[None]] | None = None,
     ) -> None:
         self._scheduler = scheduler
         self.timeout_ms = timeout_ms
         self.cost_s = cost_s
         self._on_switched = on_switched
+        self._before_login = before_login
 
     async def switch(
         self, slot: Slot, account: AccountKey, credentials: Credentials | None
     ) -> None:
-        """Log ``slot`` into ``account``; whatever the outcome, ``on_switched(slot)`` is told."""
+        """Log ``slot`` into ``account``: ``before_login`` is awaited first and, whatever the
+        outcome, ``on_switched(slot)`` is told."""
         try:
             await self._switch(slot, account, credentials)
         finally:
@@ -60,6 +63,8 @@ class Switcher:
         if credentials is None:  # unreachable by construction; keeps the types honest
             raise PoolError(f"no credentials to log in {account}")
         slot.switches += 1
+        if self._before_login is not None:
+            await self._before_login(slot, account)
         started = time.monotonic()
         try:
             secret = credentials()
