@@ -7,7 +7,8 @@ changed, a terminal here switched accounts), one transaction:
 2. renews the leases it holds, writing the account each terminal is logged into;
 3. reads the board (every lease, the live replicas).
 
-Then it balances: with ``n`` terminals and ``r`` live replicas each replica wants
+Then it balances (and if another replica's lease expires before the next round, the next round
+comes right after that expiry): with ``n`` terminals and ``r`` live replicas each replica wants
 ``ceil(n / r)``. It takes free or expired leases up to that (the pool puts them into rotation),
 and gives up the ones beyond it: *drained* first (no new work; the session using the terminal
 finishes), then released in the store, free at once for the others. When some replica holds
@@ -42,6 +43,7 @@ log = logging.getLogger("gateway.replicas")
 
 MIN_WAKE_SPACING_S = 0.05  # wake-ups (NOTIFY, switches) coalesce into at most this many ticks
 DRAIN_STEP_S = 0.5  # how long one tick waits for a released terminal to finish its session
+EXPIRY_SLACK_S = 0.02  # wake this long after a lease's expiry (clocks: the database's)
 DEAD_ROWS_KEPT_S = 3600.0  # a dead replica's row stays this long (its orphans are resumed)
 
 
@@ -175,6 +177,14 @@ class LeaseKeeper:
                     await leases.forget_dead(conn, DEAD_ROWS_KEPT_S)
         self.board = board
         self.on_board(board)
+        self._wake_at_expiry(board)
+
+    def _wake_at_expiry(self, board: Board) -> None:
+        """If another replica's lease expires before the next round, wake just after it: the
+        terminal of a replica that stopped renewing returns to rotation at once."""
+        expiry = board.next_expiry_s(self.me)
+        if expiry is not None and expiry < self._period_s:
+            asyncio.get_running_loop().call_later(max(0.0, expiry) + EXPIRY_SLACK_S, self.wake)
 
     def _resident(self, name: str) -> tuple[str | None, str | None]:
         account = self._holdings.account_of(name)

@@ -39,6 +39,7 @@ class Lease:
     account: str | None
     server: str | None
     only_server: str | None
+    expires_in_s: float = 0.0  # from the board's moment (database clock); <= 0: expired
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class Board:
 
     def held_by(self, replica: str) -> list[str]:
         return [n for n, lease in self.leases.items() if lease.live and lease.owner == replica]
+
+    def next_expiry_s(self, me: str) -> float | None:
+        """Seconds until the first live lease of another replica expires (None: none)."""
+        others = [x.expires_in_s for x in self.leases.values() if x.live and x.owner != me]
+        return min(others) if others else None
 
     def free(self, names: Iterable[str]) -> list[str]:
         """Of ``names``, the terminals nobody holds (never leased, released or expired)."""
@@ -223,6 +229,7 @@ async def board(conn: AsyncConnection) -> Board:
             account=row["account"] if live else None,
             server=row["server"] if live else None,
             only_server=row["only_server"],
+            expires_in_s=(row["expires_at"] - now).total_seconds(),
         )
     alive = select(GatewayReplica.id, GatewayReplica.address).where(GatewayReplica.expires_at > now)
     replicas = {r.id: r.address for r in await conn.execute(alive)}

@@ -145,3 +145,18 @@ def wait_for(predicate: Any, timeout_s: float, what: str, poll_s: float = 0.05) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(poll_s)
+
+
+async def _as_replica(dsn: str, replica_id: str, sql: str, *args: Any) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL mt5gw.replica_id = '{replica_id}'")
+            await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
+def execute_as(dsn: str, replica_id: str, sql: str, *args: Any) -> None:
+    """Run ``sql`` on a connection that says it is replica ``replica_id`` (its rows stamped)."""
+    blocking(_as_replica(dsn, replica_id, sql, *args))
