@@ -27,7 +27,6 @@ dependencies (``AccountDep``, ``MarketDep``, the account opener, ``OwnAccount``)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -53,6 +52,19 @@ BOUND_OK = frozenset(
         "/api/v1/keys/{key_id}",
         "/api/v1/events",
         "/api/v1/trades/requests/{request_id}",
+    }
+)
+
+
+# The dependencies that resolve an account by the shared rules (``User.acting_for`` included),
+# by name: importing them would make a circle (they depend on ``gateway.deps``, which depends
+# on this module). A renamed one makes bound keys refused there (403), never let through.
+ACCOUNT_RESOLVERS = frozenset(
+    {
+        "gateway.accounts.context.get_account_context",
+        "gateway.accounts.context.get_market_terminal",
+        "gateway.accounts.opener.AccountOpener",
+        "gateway.accounts.opener.own_account",
     }
 )
 
@@ -109,24 +121,17 @@ def _account_scoped(request: Request) -> bool:
         return False
     known = getattr(route, _MARK, None)
     if known is None:
-        known = _uses_any(getattr(route, "dependant", None), _resolvers())
+        known = _uses_any(getattr(route, "dependant", None), ACCOUNT_RESOLVERS)
         setattr(route, _MARK, known)
     return bool(known)
 
 
-def _uses_any(dependant: Any, calls: frozenset[Callable[..., Any]]) -> bool:
+def _uses_any(dependant: Any, names: frozenset[str]) -> bool:
     stack = [dependant] if dependant is not None else []
     while stack:
         current = stack.pop()
-        if current.call in calls:
+        call = current.call
+        if f"{getattr(call, '__module__', '')}.{getattr(call, '__qualname__', '')}" in names:
             return True
         stack.extend(current.dependencies)
     return False
-
-
-def _resolvers() -> frozenset[Callable[..., Any]]:
-    # Imported here: the account modules depend on gateway.deps, which depends on this module.
-    from gateway.accounts.context import get_account_context, get_market_terminal
-    from gateway.accounts.opener import AccountOpener, own_account
-
-    return frozenset({get_account_context, get_market_terminal, AccountOpener, own_account})
