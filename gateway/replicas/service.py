@@ -37,13 +37,14 @@ from gateway.db import normalize_url
 from gateway.logs import RequestLogMiddleware
 from gateway.replicas.bus import ReplicaBus
 from gateway.replicas.forwarding import STATE_KEY, Forwarder, ForwardingMiddleware
+from gateway.replicas.interest import Interest, Watching
 from gateway.replicas.keeper import LeaseKeeper
 from gateway.replicas.leases import LEASES_CHANNEL, Board
 from gateway.replicas.listener import Listener
 from gateway.replicas.orphans import OrphanWatch, stamp_connections
 from gateway.replicas.placement import ReplicaPlacement
 from gateway.replicas.settings import ReplicaSettings
-from gateway.terminal.pool import TerminalPool
+from gateway.terminal.pool import AccountKey, TerminalPool
 from gateway.trading.ledger import Reconciliations
 from gateway.trading.resume import ReopenFor
 
@@ -64,6 +65,7 @@ class Replicas:
     bus: ReplicaBus
     forwarder: Forwarder | None
     sessions: async_sessionmaker[AsyncSession]
+    interest: Interest
     orphans: OrphanWatch | None = None
 
     @property
@@ -78,6 +80,10 @@ class Replicas:
         """Take up what stopped replicas left unsettled, now and whenever one leaves."""
         self.orphans = OrphanWatch(self.sessions, self.replica_id, reopen_for, background)
         return await self.orphans.run_now()
+
+    async def follow(self, hub: Watching) -> None:
+        """Once the stream hub exists: announce what it watches, and watch for the others."""
+        await self.interest.start(hub)
 
     def _board(self, board: Board) -> None:
         self.placement.update(board)
@@ -139,7 +145,13 @@ async def replica_service(
     )
     placement = ReplicaPlacement(me, keeper.lookup)
     bus = ReplicaBus(me, engine, sessions, listener)
-    replicas = Replicas(config, engine, keeper, placement, listener, bus, forwarder, sessions)
+    default_key = None
+    if getattr(settings, "has_default_account", False):
+        default_key = AccountKey(settings.default_account_login, settings.default_account_server)
+    interest = Interest(me, engine, sessions, listener, pool, default_key=default_key)
+    replicas = Replicas(
+        config, engine, keeper, placement, listener, bus, forwarder, sessions, interest
+    )
     keeper.on_board = replicas._board
     listener.on(LEASES_CHANNEL, lambda sender: None if sender == me else keeper.wake())
     async with contextlib.AsyncExitStack() as stack:
@@ -149,6 +161,7 @@ async def replica_service(
         await listener.start()
         stack.push_async_callback(listener.stop)
         stack.push_async_callback(bus.close)
+        stack.push_async_callback(interest.stop)
         pool.holdings.placement = placement
         await keeper.start()
         stack.push_async_callback(keeper.stop)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.db import session_scope
 from gateway.events import store
-from gateway.events.bus import InProcessBus
+from gateway.events.bus import Bus, InProcessBus
 from gateway.events.watcher import AccountWatcher, Sink, WatchConfig, WatchTarget
 from gateway.store.models import utcnow
 from gateway.stream.market import BarKey, MarketPoller
@@ -57,12 +57,12 @@ class Hub:
         sessions: async_sessionmaker[AsyncSession],
         clocks: ServerClocks,
         settings: StreamSettings,
-        bus: InProcessBus | None = None,
+        bus: Bus | None = None,
         sinks: Sequence[Sink] = (),
     ) -> None:
         self.pool, self.sessions, self.clocks = pool, sessions, clocks
         self.settings = settings
-        self.bus = bus or InProcessBus()
+        self.bus: Bus = bus or InProcessBus()
         self.sinks = list(sinks)
         self.pollers: dict[str, tuple[MarketPoller, asyncio.Task[None]]] = {}
         self.watchers: dict[str, _Watched] = {}

@@ -47,10 +47,14 @@ async def stream_service(
         sessions=state["sessionmaker"],
         clocks=state["clocks"],
         settings=settings,
+        bus=state.get("event_bus"),  # several replicas: events travel by NOTIFY (gateway/replicas)
         sinks=[deliveries.sink],
     )
     await hub.start()
     await deliveries.start(hub)
+    replicas = state.get("replicas")
+    if replicas is not None:  # watch for other replicas' clients what is resident here
+        await replicas.follow(hub)
     try:
         yield {"stream_hub": hub, "webhook_deliveries": deliveries}
     finally:
