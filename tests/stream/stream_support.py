@@ -142,6 +142,18 @@ class Peer:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.log: list[dict[str, Any]] = []
+        self._waiting: list[dict[str, Any]] = []  # the rest of a frame that held several
+        self.frames = 0
+
+    async def _message(self) -> dict[str, Any]:
+        """The next message: a frame holds one, or a JSON array of several, in order."""
+        if not self._waiting:
+            data = json.loads(await self.ws.recv())
+            self.frames += 1
+            self._waiting = data if isinstance(data, list) else [data]
+        message: dict[str, Any] = self._waiting.pop(0)
+        self.log.append(message)
+        return message
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
@@ -160,8 +172,7 @@ class Peer:
 
         async def wait() -> dict[str, Any]:
             while True:
-                message = json.loads(await self.ws.recv())
-                self.log.append(message)
+                message = await self._message()
                 if message.get("type") == "ping":
                     continue
                 if (kind is None or message.get("type") == kind) and (
@@ -188,7 +199,7 @@ class Peer:
         async def drain() -> int | None:
             try:
                 while True:
-                    self.log.append(json.loads(await self.ws.recv()))
+                    await self._message()
             except ConnectionClosed as exc:
                 return exc.rcvd.code if exc.rcvd is not None else None
 

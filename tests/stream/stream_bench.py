@@ -1,0 +1,255 @@
+"""Stream benchmark (``make bench``): how fast a change reaches many readers.
+
+One run starts a simulator terminal server, a real gateway with the stream (uvicorn, one worker,
+its own process) and, in this process, the clients:
+
+* **quotes**: 1,000 WebSocket subscribers, each on the same 10 symbols. Prices are pushed in the
+  simulator; for every quote a subscriber receives, the latency is the receipt time minus the
+  hub's observation (``observed_ms``: when its poll read the tick). p50 and p99 (target p99
+  <= 50 ms). Both clocks are this machine's.
+* **webhook fill**: a market order through ``POST /api/v1/trades``, then the time until its
+  ``deal.added`` webhook arrives at a local receiver, p50 and p99. It includes the account poll
+  interval (``STREAM_ACCOUNT_INTERVAL_S``, 1 s by default), which dominates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+for extra in (ROOT, HERE, ROOT / "tests" / "gateway", ROOT / "tests" / "terminal"):
+    sys.path.insert(0, str(extra))
+
+from helpers import HS256_SECRET, JwksServer, claims, free_port, new_es256, sign  # noqa: E402
+from server_process import start_terminal_server  # noqa: E402
+from sim_control import SimControl  # noqa: E402
+from stream_support import FROZEN_MS, TRADER, seed  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from gateway.store.crypto import Keyring, generate_key  # noqa: E402
+
+SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "1000"))
+SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCHF", "USDCAD", "GBPJPY", "EURJPY",
+           "EURGBP", "XAUUSD"]  # fmt: skip
+ROUNDS = 15
+COMPRESSION = None if os.environ.get("BENCH_COMPRESSION") == "off" else "deflate"
+FILLS = 30
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def start_gateway(
+    jwks: JwksServer, terminal_port: int, workdir: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    key = generate_key("k1")
+    url = f"sqlite+aiosqlite:///{workdir / 'gateway.db'}"
+    asyncio.run(seed(url, Keyring.parse(key)))
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "SUPABASE_URL": jwks.supabase_url,
+        "SUPABASE_JWT_SECRET": HS256_SECRET,
+        "TERMINALS": f"t1=127.0.0.1:{terminal_port}",
+        "SERVER_UTC_OFFSETS": "Sim-Demo=7200",
+        "DATABASE_URL": url,
+        "MT5_ENCRYPTION_KEYS": key,
+        "ALLOWED_USER_IDS": "single-1",
+        "LOG_LEVEL": "WARNING",
+        "STREAM_MAX_CONNECTIONS_PER_USER": str(SUBSCRIBERS + 10),
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'terminal-image'}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "stream_app:app", "--app-dir", str(HERE),
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=workdir, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code < 500:
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"gateway exited with {proc.returncode}")
+        time.sleep(0.2)
+    raise SystemExit("gateway did not start")
+
+
+async def quotes_bench(port: int, token: str, control: SimControl) -> list[float]:
+    url = f"ws://127.0.0.1:{port}/api/v1/stream"
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    latest: list[dict[str, float]] = [{} for _ in range(SUBSCRIBERS)]
+    progress = asyncio.Event()
+    sockets = []
+    for _ in range(SUBSCRIBERS):
+        ws = await connect(
+            url,
+            additional_headers=headers,
+            open_timeout=60,
+            max_queue=None,
+            compression=COMPRESSION,
+        )
+        await ws.recv()  # authenticated
+        await ws.send(
+            json.dumps({"type": "subscribe", "id": 1, "channel": "quotes", "symbols": SYMBOLS})
+        )
+        sockets.append(ws)
+
+    async def read(index: int, ws: Any) -> None:
+        async for frame in ws:
+            received = time.time() * 1000
+            data = json.loads(frame)
+            for message in data if isinstance(data, list) else [data]:
+                if message.get("type") == "quote":
+                    if measuring_flag[0]:
+                        latencies.append(received - message["observed_ms"])
+                    latest[index][message["symbol"]] = message["bid"]
+                    if not measuring_flag[0]:
+                        progress.set()
+                elif message.get("type") == "error":
+                    raise SystemExit(f"stream error: {message}")
+
+    measuring_flag = [False]
+    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(sockets)]
+    bids = await _current_bids(latest, progress)
+    measuring_flag[0] = True
+    for round_ in range(ROUNDS):
+        for symbol in SYMBOLS:
+            moved = round(bids[symbol] * (1.0005 if round_ % 2 == 0 else 0.9995), 5)
+            tick = await asyncio.to_thread(  # the readers keep reading meanwhile
+                control.push_price, server="Sim-Demo", symbol=symbol, bid=moved
+            )
+            bids[symbol] = float(tick["bid"])  # as the symbol's digits round it
+        deadline = time.monotonic() + 60
+        while not all(all(seen.get(s) == bids[s] for s in SYMBOLS) for seen in latest):
+            if time.monotonic() > deadline:
+                raise SystemExit("the pushed prices did not reach every subscriber")
+            await asyncio.sleep(0.05)  # checking on every message would slow the readers
+        await asyncio.sleep(0.3)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    return latencies
+
+
+async def _current_bids(
+    latest: list[dict[str, float]], progress: asyncio.Event
+) -> dict[str, float]:
+    while not all(len(seen) == len(SYMBOLS) for seen in latest):
+        progress.clear()
+        try:
+            await asyncio.wait_for(progress.wait(), 120)
+        except TimeoutError:
+            missing = [
+                sorted(set(SYMBOLS) - set(seen)) for seen in latest if len(seen) < len(SYMBOLS)
+            ]
+            raise SystemExit(
+                f"{len(missing)} subscribers lack quotes, e.g. {missing[:3]}"
+            ) from None
+    return dict(latest[0])
+
+
+def webhook_bench(port: int, token: str) -> list[float]:
+    arrivals: dict[str, float] = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            now = time.time()
+            data = json.loads(body)
+            if data["type"] == "deal.added":
+                with lock:
+                    arrivals.setdefault(str(data["data"]["data"]["deal"]["order"]), now)
+            self.send_response(204)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies = []
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers, timeout=60
+    ) as http:
+        hook = http.post(
+            "/webhooks", json={"url": f"http://127.0.0.1:{receiver.server_address[1]}/"}
+        )
+        hook.raise_for_status()
+        time.sleep(2)  # the hub starts following the account
+        for i in range(FILLS):
+            side = "buy" if i % 2 == 0 else "sell"
+            answer = http.post(
+                "/trades", json={"symbol": "EURUSD", "order_type": side, "volume": 0.01}
+            )
+            filled = time.time()
+            answer.raise_for_status()
+            order = str(answer.json()["order"])
+            deadline = time.monotonic() + 30
+            while order not in arrivals and time.monotonic() < deadline:
+                time.sleep(0.005)
+            latencies.append((arrivals[order] - filled) * 1000)
+    receiver.shutdown()
+    return latencies
+
+
+def main() -> int:
+    jwks = JwksServer(keys=[new_es256("es-1")])
+    token = sign(jwks.keys[0], claims(jwks.issuer, sub=TRADER, exp=int(time.time()) + 7200))
+    server = start_terminal_server()
+    try:
+        with SimControl(server.host, server.port) as control, tempfile.TemporaryDirectory() as tmp:
+            control.freeze_time(ms=FROZEN_MS)  # prices move only when pushed
+            proc, port = start_gateway(jwks, server.port, Path(tmp))
+            try:
+                quotes = asyncio.run(quotes_bench(port, token, control))
+                print(
+                    f"stream: {SUBSCRIBERS} subscribers x {len(SYMBOLS)} symbols, {ROUNDS} pushes"
+                )
+                print(
+                    f"  quote, hub observation -> receipt: p50 {statistics.median(quotes):6.1f} ms"
+                    f"   p99 {pct(quotes, 0.99):6.1f} ms   ({len(quotes)} quotes;"
+                    " target p99 <= 50 ms)",
+                    flush=True,
+                )
+                fills = webhook_bench(port, token)
+                print(
+                    f"  fill -> webhook receipt:             p50 {statistics.median(fills):6.1f} ms"
+                    f"   p99 {pct(fills, 0.99):6.1f} ms   ({len(fills)} fills; includes the"
+                    " account poll interval, 1 s)"
+                )
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    finally:
+        server.stop()
+        jwks.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
