@@ -33,10 +33,14 @@ from gateway.store.models import AccountStatus
 # Gateway users of MT5-credential sessions: uuid5(this namespace, "<login>@<server>/<kind>").
 USER_NAMESPACE = uuid.UUID("6d7f1c2e-5b4a-4e0f-9c3d-8a1b2c3d4e5f")
 
-login_router = APIRouter(tags=["sessions"], responses=ERROR_RESPONSES)
+# The login is public: every error answer but 401.
+login_router = APIRouter(
+    tags=["sessions"], responses={k: v for k, v in ERROR_RESPONSES.items() if k != 401}
+)
 logout_router = APIRouter(tags=["sessions"])
 
 THROTTLED: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "`MT5_AUTH_FAILED`, `UNKNOWN_SERVER`"},
     429: {"model": ErrorResponse, "description": "`LOGIN_THROTTLED`: see Retry-After"},
     404: {"model": ErrorResponse, "description": "`LOGIN_SESSIONS_DISABLED`"},
 }

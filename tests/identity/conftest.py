@@ -13,6 +13,7 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "gateway"))
 sys.path.insert(0, str(TESTS / "terminal"))
+sys.path.insert(0, str(TESTS / "deploy"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import JwksServer, new_es256  # noqa: E402
