@@ -257,7 +257,7 @@ class RpycTerminal:
         text = f"{function}: {exc.message}"
         if exc.kind in ("TypeError", "ArgumentError"):
             return TypeError(text)
-        if exc.kind in ("ValueError", "Refused"):
+        if exc.kind in ("ValueError", "Refused", "LimitExceeded"):  # the server's size caps
             return ValueError(text)
         return TerminalError(
             f"{function} raised {exc.kind} on the terminal: {exc.message}", terminal=self.name
