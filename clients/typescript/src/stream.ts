@@ -63,6 +63,7 @@ export interface StreamOptions {
   WebSocket?: typeof WebSocket;
   backoffMs?: number;
   maxBackoffMs?: number;
+  idleTimeoutMs?: number;
 }
 
 const EVENT_CHANNELS = new Set(["positions", "orders", "deals"]);
@@ -109,6 +110,7 @@ export class MT5Stream {
 
   close(): void {
     this.closing = true;
+    if (this.idle) clearTimeout(this.idle);
     this.socket?.close(1000);
     this.setState("closed");
   }
@@ -127,6 +129,14 @@ export class MT5Stream {
     if (this.subscriptions.delete(id)) this.send({ type: "unsubscribe", id });
   }
 
+  private idle: ReturnType<typeof setTimeout> | null = null;
+
+  /** A socket silent for idleTimeoutMs (the server pings every 20 s) is replaced. */
+  private heard(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.reconnect(), this.options.idleTimeoutMs ?? 60_000);
+  }
+
   private setState(state: StreamState): void {
     this.state = state;
     for (const listener of this.stateListeners) listener(state);
@@ -139,9 +149,15 @@ export class MT5Stream {
     this.authed = false;
     this.setState(this.reconnects || this.failures ? "reconnecting" : "connecting");
     socket.onopen = async () => {
+      this.heard();
       socket.send(JSON.stringify({ type: "auth", token: await this.options.auth.token() }));
     };
-    socket.onmessage = (event: MessageEvent) => this.receive(JSON.parse(String(event.data)) as StreamMessage | { type: string });
+    socket.onmessage = (event: MessageEvent) => {
+      this.heard();
+      // A frame holds one message or an array of them (several that waited), in order.
+      const parsed = JSON.parse(String(event.data)) as StreamMessage | StreamMessage[];
+      for (const message of ([] as StreamMessage[]).concat(parsed)) this.receive(message);
+    };
     socket.onclose = (event: CloseEvent) => {
       if (this.socket !== socket) return;
       const wasAuthed = this.authed;

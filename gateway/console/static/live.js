@@ -31,7 +31,10 @@ export class Live {
     ws.addEventListener("open", () => {
       ws.send(JSON.stringify({ type: "auth", token: this.token() }));
     });
-    ws.addEventListener("message", (event) => this.receive(JSON.parse(String(event.data))));
+    // A frame holds one message or an array of them (several that waited), in order.
+    ws.addEventListener("message", (event) => {
+      for (const message of [].concat(JSON.parse(String(event.data)))) this.receive(message);
+    });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws || this.closed) return;
       if (event.code === 4001) {

@@ -15,6 +15,9 @@
   for ``"after": <last seq>``, so the events missed while away arrive first, in order, with no
   gap and no duplicate (an event at or below the last seq is skipped). If the server no longer
   has them it sends a fresh ``snapshot`` with ``"resync": true``.
+- A frame holds one message or a JSON array of them (several that waited); they are handed
+  over one by one, in order. A socket silent for ``idle_timeout_s`` (the server pings every
+  20 s) is taken as dead and replaced.
 - On ``auth_expiring`` it sends a new ``auth`` message with a token from the provider
   (``renew()``), so the session outlives the token.
 
@@ -25,6 +28,7 @@ not the subscription, and the seq bookkeeping is per account.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -41,6 +45,12 @@ from .errors import MT5GatewayError, Unauthorized
 EVENT_CHANNELS = frozenset({"positions", "orders", "deals"})
 CLOSE_UNAUTHORIZED = 4001
 HANDLED = frozenset({"authenticated", "auth_expiring", "ping", "pong"})
+
+
+def frame_messages(frame: str | bytes) -> list[dict[str, Any]]:
+    """The messages of one frame: a JSON object, or an array of them in order."""
+    value = json.loads(frame)
+    return value if isinstance(value, list) else [value]
 
 
 class StreamClosed(MT5GatewayError):
@@ -72,6 +82,7 @@ class Stream:
     max_backoff_s: float = 10.0
     max_reconnects: int | None = None  # None: keep trying
     open_timeout_s: float = 10.0
+    idle_timeout_s: float = 60.0
     origin: str | None = None
     subscriptions: dict[str | int, Subscription] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
@@ -81,6 +92,7 @@ class Stream:
     _closing: bool = False
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _renewal: asyncio.Future[None] | None = None
+    _pending: collections.deque[dict[str, Any]] = field(default_factory=collections.deque)
 
     @property
     def url(self) -> str:
@@ -160,19 +172,25 @@ class Stream:
 
     async def __anext__(self) -> dict[str, Any]:
         while True:
+            while self._pending:
+                message = self._pending.popleft()
+                if self._take(message):
+                    return message
             if self._ws is None:
                 raise StopAsyncIteration
             try:
-                raw = await self._ws.recv()
+                raw = await asyncio.wait_for(self._ws.recv(), self.idle_timeout_s)
+            except TimeoutError:  # silent past the heartbeat: a dead peer
+                self._ws.transport.abort()
+                await self._reconnect(None)
+                continue
             except ConnectionClosed as exc:
                 if self._closing:
                     raise StopAsyncIteration from None
                 code = exc.rcvd.code if exc.rcvd is not None else None
                 await self._reconnect(code)
                 continue
-            message = json.loads(raw)
-            if self._take(message):
-                return message  # type: ignore[no-any-return]
+            self._pending.extend(frame_messages(raw))
 
     def _take(self, message: dict[str, Any]) -> bool:
         """Book-keeping of one message; False: do not hand it to the caller."""
@@ -219,7 +237,8 @@ class Stream:
             token = await self.auth.renew() if renewed else await self.auth.stream_token()
             await ws.send(json.dumps({"type": "auth", "token": token}))
             try:
-                reply = json.loads(await asyncio.wait_for(ws.recv(), self.open_timeout_s))
+                frame = await asyncio.wait_for(ws.recv(), self.open_timeout_s)
+                reply, *rest = frame_messages(frame)
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd is not None else None
                 reason = exc.rcvd.reason if exc.rcvd is not None else ""
@@ -232,6 +251,7 @@ class Stream:
                 await ws.close()
                 raise StreamClosed(f"unexpected first answer: {reply.get('type')}")
             self._ws = ws
+            self._pending.extend(rest)
             for subscription in list(self.subscriptions.values()):
                 await ws.send(json.dumps(self._with_cursor(subscription, None)))
             return
