@@ -16,6 +16,22 @@ SQLite is configured on every new connection (WAL, foreign keys on, a busy timeo
 driver's default transaction handling is kept on purpose: a transaction starts at the first
 write, so reads before it behave like PostgreSQL's READ COMMITTED and a writer waits for the
 lock (busy timeout) instead of failing on a stale read snapshot.
+
+Durability of SQLite (``synchronous``). The store runs in WAL mode with ``synchronous=NORMAL``
+by default: a commit appends to the WAL without an fsync, and the WAL is synced at each
+checkpoint. A crash of the gateway process (SIGKILL, out of memory) loses nothing that was
+committed: the data is in the operating system's cache. A power loss or kernel crash can lose
+the last transactions (never corrupt the database). For the order ledger that means: after a
+power loss a request row committed just before its send may be missing, so the gateway would
+not reconcile that order and a retry with its ``Idempotency-Key`` could send it again. We
+accept that for the embedded store (one host, the default for development and small
+deployments): an fsync per commit costs more than the whole trade otherwise does on common
+disks (``make bench`` measures both). Where a power loss must not lose a trade, use PostgreSQL
+(``synchronous_commit`` on, its default), or ``?synchronous=full`` on the SQLite URL, which
+makes every commit durable at the cost of one fsync each.
+
+The trade ledger writes through ``gateway.store.transact`` (one go per transaction, on its
+own connection, with statements compiled once).
 """
 
 from __future__ import annotations
@@ -23,15 +39,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, event, make_url
+from sqlalchemy import Engine, MetaData, event, make_url
 from sqlalchemy.engine import URL, Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -43,6 +60,8 @@ from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")  # the first is the default; see the module docstring
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,10 +95,24 @@ def normalize_url(url: str | URL) -> URL:
     return u
 
 
+def sqlite_synchronous(u: URL) -> str:
+    """The ``synchronous`` setting a SQLite URL asks for (``?synchronous=normal|full``)."""
+    value = str(u.query.get("synchronous", SQLITE_SYNCHRONOUS[0])).upper()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS).lower()}")
+    return value
+
+
 def make_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+    """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+    PostgreSQL connections are pinged when taken from the pool (a restarted server leaves dead
+    ones behind); a SQLite file cannot go away under an open connection, so it is not."""
     u = normalize_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    is_sqlite = u.get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite}
+    synchronous = sqlite_synchronous(u) if is_sqlite else ""
+    u = u.difference_update_query(["synchronous"])
     if u.get_backend_name() == "postgresql" and u.query.get("pgbouncer") == "true":
         # Transaction poolers (Supabase port 6543) cannot keep prepared statements.
         u = u.difference_update_query(["pgbouncer"])
@@ -88,11 +121,12 @@ def make_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
         }
-    if u.get_backend_name() == "sqlite":
+    if is_sqlite:
         _ensure_sqlite_files(u)
     engine = create_async_engine(u, **kwargs)
-    if u.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    if is_sqlite:
+        event.listen(engine.sync_engine, "connect", sqlite_configurer(synchronous))
+        SQLITE_URLS[engine.sync_engine] = (u, synchronous)
     event.listen(engine.sync_engine, "handle_error", _connect_failure_is_disconnect)
     return engine
 
@@ -113,8 +147,13 @@ def private_dir(path: Path) -> None:
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
 
 
+def is_file(u: URL) -> bool:
+    """A SQLite URL of a database file (not in memory, not a ``file:`` URI)."""
+    return bool(u.database) and u.database != ":memory:" and not str(u.database).startswith("file:")
+
+
 def _ensure_sqlite_files(u: URL) -> None:
-    if not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+    if not is_file(u) or u.database is None:
         return
     path = Path(u.database)
     private_dir(path.parent)
@@ -125,13 +164,21 @@ def _ensure_sqlite_files(u: URL) -> None:
                 name.chmod(PRIVATE_FILE)
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.close()
+def sqlite_configurer(synchronous: str) -> Callable[[Any, Any], None]:
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return configure
+
+
+# SQLite engines made by make_engine: their file URL (sync driver) and synchronous setting, for
+# the trade ledger's own connection (``gateway.store.transact``).
+SQLITE_URLS: weakref.WeakKeyDictionary[Engine, tuple[URL, str]] = weakref.WeakKeyDictionary()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

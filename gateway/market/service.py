@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
+import pydantic_core
 
 from gateway import mt5enums as e
 from gateway.errors import NoData, SymbolNotFound, TerminalUnavailable
@@ -27,7 +28,7 @@ from gateway.market.schemas import (
     SymbolsResponse,
     TickResponse,
 )
-from gateway.schemas import PrebuiltJSON, basis_fields
+from gateway.schemas import PrebuiltJSON, basis_fields, with_rows
 from gateway.terminal.errors import MT5Error
 from gateway.terminal.port import Record, TerminalPort
 from gateway.terminal.servertime import ServerClocks, TimeBasis
@@ -197,6 +198,23 @@ def rows_out(array: np.ndarray, columns: Columns, basis: TimeBasis) -> list[dict
     return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
 
 
+def rows_json(array: np.ndarray, columns: Columns, basis: TimeBasis) -> bytes:
+    """What :func:`rows_out` gives, as JSON text (the objects, comma-separated), without a
+    dict per row: each column is written by pydantic-core in one call (numbers only, so its
+    text splits at the commas), then each row is one formatting of the columns' pieces. About
+    half the work of building and serializing the row dicts (``make bench`` times it)."""
+    if len(array) == 0:
+        return b""
+    shift = basis.offset_s or 0
+    pieces = []
+    for _, field, unit in columns:
+        values = array[field]
+        listed = (values.astype(np.int64) - shift * unit).tolist() if unit else values.tolist()
+        pieces.append(pydantic_core.to_json(listed)[1:-1].split(b","))
+    row = ("{" + ",".join(f'"{key}":%b' for key, _, _ in columns) + "}").encode()
+    return b",".join([row % values for values in zip(*pieces, strict=True)])
+
+
 async def bars(
     terminal: TerminalPort, clocks: ServerClocks, symbol: str, timeframe: str, count: int
 ) -> PrebuiltJSON:
@@ -208,11 +226,9 @@ async def bars(
     if len(rates) == 0:
         raise await no_data(terminal, symbol)
     basis = await clocks.basis(terminal)
-    data = rows_out(rates, BAR_COLUMNS, basis)
-    return PrebuiltJSON(
-        {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
-        | basis_fields(basis)
-    )
+    head = {"symbol": symbol, "timeframe": timeframe, "count": len(rates)}
+    rows = rows_json(rates, BAR_COLUMNS, basis)
+    return PrebuiltJSON(with_rows(head, "data", rows, basis_fields(basis)))
 
 
 def range_chunks(date_from: int, date_to: int, timeframe: str) -> list[tuple[int, int]]:
@@ -245,12 +261,9 @@ async def bars_range(
     rates = np.concatenate(parts) if parts else np.empty(0)
     if len(rates) == 0:
         raise await no_data(terminal, symbol)
-    data = rows_out(rates, BAR_COLUMNS, basis)
-    return PrebuiltJSON(
-        {"symbol": symbol, "timeframe": timeframe, "count": len(data), "data": data}
-        | {"start_date": start_s, "end_date": end_s}
-        | basis_fields(basis)
-    )
+    head = {"symbol": symbol, "timeframe": timeframe, "count": len(rates)}
+    tail = {"start_date": start_s, "end_date": end_s} | basis_fields(basis)
+    return PrebuiltJSON(with_rows(head, "data", rows_json(rates, BAR_COLUMNS, basis), tail))
 
 
 async def server_time(terminal: TerminalPort, clocks: ServerClocks) -> ServerTime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.accounts.context import AccountDep, TerminalDep
+from gateway.accounts.context import AccountDep
 from gateway.deps import ClocksDep, SymbolQuery, TicketQuery
 from gateway.portfolio import service
 from gateway.portfolio.schemas import (
@@ -49,15 +49,17 @@ async def snapshot(ctx: AccountDep, clocks: ClocksDep) -> Snapshot:
 
 @router.get("/positions", tags=["trading"])
 async def positions(
-    terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolQuery = None, ticket: TicketQuery = None
+    ctx: AccountDep, clocks: ClocksDep, symbol: SymbolQuery = None, ticket: TicketQuery = None
 ) -> PositionsResponse:
     """Open positions, optionally of one symbol or one ticket."""
-    return await service.positions(terminal, clocks, symbol=symbol, ticket=ticket)
+    server = ctx.account.server
+    return await service.positions(ctx.terminal, clocks, server, symbol=symbol, ticket=ticket)
 
 
 @router.get("/orders", tags=["trading"])
 async def orders(
-    terminal: TerminalDep, clocks: ClocksDep, symbol: SymbolQuery = None, ticket: TicketQuery = None
+    ctx: AccountDep, clocks: ClocksDep, symbol: SymbolQuery = None, ticket: TicketQuery = None
 ) -> OrdersResponse:
     """Pending orders, optionally of one symbol or one ticket."""
-    return await service.orders(terminal, clocks, symbol=symbol, ticket=ticket)
+    server = ctx.account.server
+    return await service.orders(ctx.terminal, clocks, server, symbol=symbol, ticket=ticket)

@@ -1,5 +1,6 @@
 """Reads of what an account holds now: its figures, open positions and pending orders, one
-terminal round trip each, with times moved to UTC."""
+terminal round trip each, with times moved to UTC (the account's broker server is known from
+the request, so its time basis costs no round trip once detected or configured)."""
 
 from __future__ import annotations
 
@@ -127,22 +128,32 @@ async def snapshot(terminal: TerminalPort, clocks: ServerClocks) -> Snapshot:
 
 
 async def positions(
-    terminal: TerminalPort, clocks: ServerClocks, *, symbol: str | None, ticket: int | None
+    terminal: TerminalPort,
+    clocks: ServerClocks,
+    server: str | None = None,
+    *,
+    symbol: str | None,
+    ticket: int | None,
 ) -> PositionsResponse:
     rows = await terminal.positions_get(symbol=symbol, ticket=ticket)
     if symbol is not None and ticket is not None:  # MT5 lets ticket win; we want both
         rows = [r for r in rows if r["symbol"] == symbol]
-    basis = await clocks.basis(terminal)
+    basis = await clocks.basis(terminal, server)
     return PositionsResponse(
         positions=[position_out(r, basis) for r in rows], **basis_fields(basis)
     )
 
 
 async def orders(
-    terminal: TerminalPort, clocks: ServerClocks, *, symbol: str | None, ticket: int | None
+    terminal: TerminalPort,
+    clocks: ServerClocks,
+    server: str | None = None,
+    *,
+    symbol: str | None,
+    ticket: int | None,
 ) -> OrdersResponse:
     rows = await terminal.orders_get(symbol=symbol, ticket=ticket)
     if symbol is not None and ticket is not None:
         rows = [r for r in rows if r["symbol"] == symbol]
-    basis = await clocks.basis(terminal)
+    basis = await clocks.basis(terminal, server)
     return OrdersResponse(orders=[order_out(r, basis) for r in rows], **basis_fields(basis))

@@ -5,16 +5,23 @@ where (ip) and when. Secrets never get in: :func:`append` passes ``request`` and
 through :func:`strip_secrets`, which masks any field whose name looks secret, at any depth,
 and :func:`gateway.validation.storable` (no NUL or non-finite number reaches the JSON column).
 Listing is newest first with a keyset cursor (``before_id``), stable while rows are added.
+
+The trading desk writes its entries inside its ledger transactions (``gateway.store.transact``):
+:func:`entry_values` (on the event loop, where the request's context is), then
+:func:`insert_row` (anywhere).
+``entry_values`` runs the model's ``before_insert`` listeners first, so whatever they add to
+an entry (``gateway.keys.audit`` tags the API key in use) is in these rows as well.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.store.models import AuditEntry
+from gateway.store.models import AuditEntry, utcnow
+from gateway.store.transact import Statement, Tx
 from gateway.validation import storable
 
 MASK = "***"
@@ -70,6 +77,59 @@ async def append(
     session.add(entry)
     await session.flush()
     return entry
+
+
+def entry_values(
+    *,
+    user_id: str,
+    action: str,
+    account_id: str | None = None,
+    request: dict[str, Any] | None = None,
+    outcome: dict[str, Any] | None = None,
+    retcode: int | None = None,
+    ip: str | None = None,
+) -> dict[str, Any]:
+    """The column values :func:`append` would insert, for :func:`insert_row`."""
+    entry = AuditEntry(
+        user_id=user_id,
+        action=action,
+        account_id=account_id,
+        request=storable(strip_secrets(request)),
+        outcome=storable(strip_secrets(outcome)),
+        retcode=retcode,
+        ip=ip,
+    )
+    mapper = inspect(AuditEntry)
+    mapper.dispatch.before_insert(mapper, None, inspect(entry))  # listeners get the state
+    return {
+        "p_at": utcnow(),
+        "p_user_id": entry.user_id,
+        "p_action": entry.action,
+        "p_account_id": entry.account_id,
+        "p_request": entry.request,
+        "p_outcome": entry.outcome,
+        "p_retcode": entry.retcode,
+        "p_ip": entry.ip,
+    }
+
+
+_INSERT = Statement(
+    lambda _: insert(AuditEntry).values(
+        at=bindparam("p_at"),
+        user_id=bindparam("p_user_id"),
+        action=bindparam("p_action"),
+        account_id=bindparam("p_account_id"),
+        request=bindparam("p_request"),
+        outcome=bindparam("p_outcome"),
+        retcode=bindparam("p_retcode"),
+        ip=bindparam("p_ip"),
+    )
+)
+
+
+def insert_row(tx: Tx, values: dict[str, Any]) -> None:
+    """One INSERT of :func:`entry_values` in a ledger transaction."""
+    tx.run(_INSERT, values)
 
 
 async def list_entries(

@@ -17,6 +17,11 @@ The claim is an ``INSERT … ON CONFLICT DO NOTHING`` on the (user_id, key) uniq
 PostgreSQL makes the others wait for the winner's commit, SQLite serializes writers, and the
 losers then read the winner's row. No savepoint, no failed statement left in the session.
 Expired claims are replaced as if absent; :func:`purge_expired` deletes them in bulk.
+
+The trading desk claims a key together with the request row it is about to send, in one
+ledger transaction (``gateway.store.transact``): :func:`claim_row` (the same insert; ``None``
+when claimed), then :func:`complete_row` / :func:`release_row` / :func:`store_row` with the
+result, audit entry and row state in the settling transaction.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from gateway.store.models import IdempotencyKey, IdempotencyStatus, utcnow
+from gateway.store.transact import Statement, Tx
 from gateway.validation import storable
 
 DEFAULT_TTL = timedelta(hours=24)
@@ -95,6 +101,129 @@ async def begin(
     return Claim(_judge(record, request_hash), record)
 
 
+def _claim_stmt(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(IdempotencyKey)
+        .values(
+            user_id=bindparam("p_user_id"),
+            key=bindparam("p_key"),
+            request_hash=bindparam("p_hash"),
+            status=bindparam("p_status"),
+            created_at=bindparam("p_now"),
+            expires_at=bindparam("p_expires"),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+
+
+_CLAIM = Statement(_claim_stmt)
+_HELD = Statement(
+    lambda _: select(*IdempotencyKey.__table__.columns).where(
+        IdempotencyKey.user_id == bindparam("p_user_id"), IdempotencyKey.key == bindparam("p_key")
+    )
+)
+_DROP = Statement(lambda _: delete(IdempotencyKey).where(IdempotencyKey.id == bindparam("p_id")))
+_COMPLETE = Statement(
+    lambda _: (
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.user_id == bindparam("p_user_id"),
+            IdempotencyKey.key == bindparam("p_key"),
+            IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
+        )
+        .values(
+            status=IdempotencyStatus.COMPLETED,
+            response_status=bindparam("p_status_code"),
+            response_body=bindparam("p_body"),
+        )
+    )
+)
+_RELEASE = Statement(
+    lambda _: delete(IdempotencyKey).where(
+        IdempotencyKey.user_id == bindparam("p_user_id"),
+        IdempotencyKey.key == bindparam("p_key"),
+        IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
+    )
+)
+
+
+def claim_row(
+    tx: Tx,
+    *,
+    user_id: str,
+    key: str,
+    request_hash: str,
+    ttl: timedelta = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> Claim | None:
+    """:func:`begin` in a ledger transaction: ``None`` when this call now holds the key, else
+    the claim of what holds it (in progress, completed or another request; nothing written)."""
+    now = now or utcnow()
+    values = {
+        "p_user_id": user_id,
+        "p_key": key,
+        "p_hash": request_hash,
+        "p_status": IdempotencyStatus.IN_PROGRESS,
+        "p_now": now,
+        "p_expires": now + ttl,
+    }
+    if tx.run(_CLAIM, values):
+        return None
+    holder = held_row(tx, user_id=user_id, key=key, request_hash=request_hash, now=now)
+    if holder is None:  # it had expired and is gone: claim it afresh
+        return claim_row(tx, user_id=user_id, key=key, request_hash=request_hash, ttl=ttl, now=now)
+    return holder
+
+
+def held_row(
+    tx: Tx, *, user_id: str, key: str, request_hash: str, now: datetime | None = None
+) -> Claim | None:
+    """What holds ``key`` (its claim judged against ``request_hash``), or ``None`` when it is
+    free; an expired record is deleted and counts as free."""
+    rows = tx.run(_HELD, {"p_user_id": user_id, "p_key": key})
+    if not rows:
+        return None
+    names = [column.key for column in IdempotencyKey.__table__.columns]
+    record = IdempotencyKey(**dict(zip(names, rows[0], strict=True)))
+    if record.expires_at <= (now or utcnow()):
+        tx.run(_DROP, {"p_id": record.id})
+        return None
+    return Claim(_judge(record, request_hash), record)
+
+
+def complete_row(tx: Tx, *, user_id: str, key: str, status_code: int, body: Any) -> None:
+    """:func:`complete_key` in a ledger transaction."""
+    values = {"p_user_id": user_id, "p_key": key, "p_status_code": status_code}
+    tx.run(_COMPLETE, {**values, "p_body": storable(body)})
+
+
+def release_row(tx: Tx, *, user_id: str, key: str) -> None:
+    """:func:`release_key` in a ledger transaction."""
+    tx.run(_RELEASE, {"p_user_id": user_id, "p_key": key})
+
+
+def store_row(
+    tx: Tx,
+    *,
+    user_id: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: Any,
+    ttl: timedelta = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> bool:
+    """Record the answer of a call that claimed nothing before (it sent nothing) as completed;
+    ``False`` when the key is held already (that holder's answer stands)."""
+    holder = claim_row(tx, user_id=user_id, key=key, request_hash=request_hash, ttl=ttl, now=now)
+    if holder is not None:
+        return False
+    complete_row(tx, user_id=user_id, key=key, status_code=status_code, body=body)
+    return True
+
+
 async def complete(
     session: AsyncSession, record: IdempotencyKey, *, status_code: int, body: Any
 ) -> None:
@@ -111,7 +240,18 @@ async def complete_key(
 ) -> None:
     """:func:`complete` by (user, key) if it is still in progress (a stored answer is never
     replaced), without loading the record."""
-    stmt = (
+    stmt = _complete_stmt(user_id, key, status_code, body)
+    await session.execute(stmt.execution_options(synchronize_session=False))
+
+
+async def release_key(session: AsyncSession, *, user_id: str, key: str) -> None:
+    """:func:`release` by (user, key) if it is still in progress, without loading it."""
+    stmt = _release_stmt(user_id, key)
+    await session.execute(stmt.execution_options(synchronize_session=False))
+
+
+def _complete_stmt(user_id: str, key: str, status_code: int, body: Any) -> Any:
+    return (
         update(IdempotencyKey)
         .where(
             IdempotencyKey.user_id == user_id,
@@ -124,17 +264,14 @@ async def complete_key(
             response_body=storable(body),
         )
     )
-    await session.execute(stmt.execution_options(synchronize_session=False))
 
 
-async def release_key(session: AsyncSession, *, user_id: str, key: str) -> None:
-    """:func:`release` by (user, key) if it is still in progress, without loading it."""
-    stmt = delete(IdempotencyKey).where(
+def _release_stmt(user_id: str, key: str) -> Any:
+    return delete(IdempotencyKey).where(
         IdempotencyKey.user_id == user_id,
         IdempotencyKey.key == key,
         IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
     )
-    await session.execute(stmt.execution_options(synchronize_session=False))
 
 
 async def release(session: AsyncSession, record: IdempotencyKey) -> None:
@@ -176,8 +313,21 @@ async def _insert(
 ) -> int | None:
     """The new row's id, or None if (user, key) exists already."""
     dialect = session.get_bind().dialect.name
+    stmt = _insert_stmt(dialect, user_id, key, request_hash, now, expires_at)
+    new_id: int | None = (await session.execute(stmt)).scalar_one_or_none()
+    return new_id
+
+
+def _insert_stmt(
+    dialect: str,
+    user_id: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
+    expires_at: datetime,
+) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
+    return (
         insert(IdempotencyKey)
         .values(
             user_id=user_id,
@@ -190,8 +340,6 @@ async def _insert(
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotencyKey.id)
     )
-    new_id: int | None = (await session.execute(stmt)).scalar_one_or_none()
-    return new_id
 
 
 async def _load(session: AsyncSession, user_id: str, key: str) -> IdempotencyKey:

@@ -2,22 +2,29 @@
 
 For a state-changing call:
 
-1. the ``Idempotency-Key`` is claimed in its own committed transaction (a replay answers the
-   stored result; same key, other body → 422; a concurrent duplicate → 409);
-2. the request is prepared (checks; a refusal releases the key: nothing was sent);
-3. each MT5 request gets a ``trade_requests`` row, committed *before* the send, whose client id
-   starts the MT5 comment; only then does it count as (possibly) sent, and it is sent
-   (``sender.send``);
-4. the results of the sends, the audit entry and the key's completion are committed together,
+1. the request is prepared (checks and reads of the terminal; a refusal writes only its audit
+   entry: nothing was claimed or sent);
+2. each MT5 request gets a ``trade_requests`` row, committed *before* the send in one
+   transaction with the claim of the call's ``Idempotency-Key`` (with the first send). A key
+   already held answers instead: the stored result of a completed call (replay), 409 for one in
+   progress, 422 for one used with another body. The row's client id starts the MT5 comment;
+   only then does the request count as (possibly) sent, and it is sent (``sender.send``);
+3. the results of the sends, the audit entry and the key's completion are committed together,
    in one transaction after the last send (no row or key is read again: the desk holds them);
-5. an unknown outcome (the answer was lost and the look-up could not decide) answers 504
+4. an unknown outcome (the answer was lost and the look-up could not decide) answers 504
    ``OUTCOME_UNKNOWN`` and a background task keeps looking until it finds the order or proves
    it absent, then completes the key (``gateway.trading.ledger``).
 
-Once a request may have reached the terminal the call never answers 500: any unexpected
-failure after that point (the gateway's own, or the store's) answers 504 ``OUTCOME_UNKNOWN``
-with the request ids to poll, the audit entry is still written, and background reconciliation
-settles what the call could not. A failure before anything was sent frees the key.
+A call with a key that fails before sending anything looks its key up before answering: the
+retry of a completed call answers the stored result even when preparing it again fails (the
+position it closed is gone). A call that sends nothing and succeeds (close-all with nothing
+open) stores its answer under its key in the settling transaction.
+
+So a trade costs two transactions, each one hop to the store (``gateway.db.transact``), with
+or without a key. Once a request may have reached the terminal the call never answers 500: any
+unexpected failure after that point (the gateway's own, or the store's) answers 504
+``OUTCOME_UNKNOWN`` with the request ids to poll, the audit entry is still written, and
+background reconciliation settles what the call could not.
 """
 
 from __future__ import annotations
@@ -27,13 +34,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gateway.errors import GatewayError, from_terminal_error
 from gateway.store import audit, idempotency, trades
-from gateway.store.idempotency import Outcome
-from gateway.store.models import TradeRequest, TradeState
+from gateway.store.idempotency import Claim, Outcome
+from gateway.store.models import TradeState, new_id
+from gateway.store.transact import Tx, transact
 from gateway.terminal.errors import TerminalError
 from gateway.terminal.port import TerminalPort
 from gateway.trading import retcodes, sender
@@ -83,12 +88,23 @@ class _Send:
         self.state, self.status, self.result = state, status, result
 
 
+class _KeyHeld(Exception):
+    """The call's ``Idempotency-Key`` is held already: the call answers from that claim."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__("idempotency key held")
+        self.claim = claim
+
+
 @dataclass(kw_only=True)
 class Desk(Ledger):
     """One state-changing call on the caller's account (see the module docstring)."""
 
     terminal: TerminalPort
     sent: list[_Send] = field(default_factory=list)  # requests that may have reached MT5
+    key: str | None = None  # the call's Idempotency-Key
+    fingerprint: str = ""  # of the call's action and payload, stored with the key
+    claimed: bool = False  # the key is this call's (claimed with the first send)
 
     @property
     def sends(self) -> int:
@@ -104,20 +120,26 @@ class Desk(Ledger):
         work: Callable[[], Awaitable[Answer]],
     ) -> Answer:
         """Run ``work`` once per idempotency key; answer (status, body)."""
-        claim = await self._claim(key, action, payload)
-        if isinstance(claim, tuple):
-            return claim
+        self.key = key
+        if key is not None:
+            self.fingerprint = idempotency.request_hash({"action": action, **payload})
         try:
             answer = await work()
+        except _KeyHeld as held:
+            return await self._held_answer(held.claim)
         except Exception as exc:
-            error = await self._failed(exc, claim, action, payload)
+            if key is not None and not self.claimed:
+                holder = await self._holder()
+                if holder is not None:
+                    return await self._held_answer(holder)
+            error = await self._failed(exc, action, payload)
             if error is exc:
                 raise
             raise error from exc
         except BaseException:  # cancelled: what may have been sent is settled in the background
             if not self.sent:
-                await self._settle(action, payload, {"refused": "cancelled"}, None, release=claim)
-            self._reconcile(claim, everything=True)
+                await self._settle(action, payload, {"refused": "cancelled"}, None)
+            self._reconcile(everything=True)
             raise
         status, body, final = answer
         retcode = body.get("retcode") if isinstance(body.get("retcode"), int) else None
@@ -128,11 +150,10 @@ class Desk(Ledger):
                 {"status": status, **body},
                 retcode,
                 complete=(status, body) if final else None,
-                key=claim,
             )
         except Exception as exc:
-            raise await self._unknown(exc, claim, action, payload) from exc
-        self._reconcile(claim)
+            raise await self._unknown(exc, action, payload) from exc
+        self._reconcile()
         return answer
 
     async def send(
@@ -144,16 +165,33 @@ class Desk(Ledger):
         completes the idempotency key with it (not so for one close of close-all)."""
         client_id = trades.new_client_id()
         prepared.request["comment"] = mt5_comment(client_id, user_comment)
-        async with self._scope() as session:
-            created = await trades.create(
-                session,
-                user_id=self.user_id,
-                account_id=self.account_id,
-                request=dict(prepared.request),
-                idempotency_key=key,
+        row = RowRef(new_id(), client_id)
+        claim = self.key if self.key is not None and not self.claimed else None
+        user_id, account_id, fingerprint = self.user_id, self.account_id, self.fingerprint
+        request = dict(prepared.request)
+
+        def before_send(tx: Tx) -> Claim | None:
+            if claim is not None:
+                holder = idempotency.claim_row(
+                    tx, user_id=user_id, key=claim, request_hash=fingerprint
+                )
+                if holder is not None:
+                    return holder
+            trades.insert_row(
+                tx,
+                request_id=row.request_id,
+                user_id=user_id,
+                account_id=account_id,
                 client_id=client_id,
+                request=request,
+                idempotency_key=key,
             )
-            row = RowRef(created.request_id, client_id)
+            return None
+
+        holder = await transact(self.sessions, before_send)
+        if holder is not None:
+            raise _KeyHeld(holder)
+        self.claimed = self.claimed or claim is not None
         probe = prepared.probe or ByClientId(client_id, prepared.symbol, prepared.server_now_s)
         entry = _Send(row, prepared, probe, owns_key)
         self.sent.append(entry)  # from here on the request may reach the broker
@@ -162,39 +200,37 @@ class Desk(Ledger):
         except TradeError as exc:  # the terminal refused it locally: the broker saw nothing
             entry.settle(TradeState.FAILED, exc.status, exc.body())
             raise
-        position = await position_of(self.terminal, prepared, sent)
+        position = await position_of(self.terminal, prepared, sent, self.account_id)
         status, body = result_body(prepared, sent, row.request_id, client_id, position)
         entry.settle(state_of(sent), status, body)
         return status, body, sent.state != "unknown"
 
     # -- failures ------------------------------------------------------------------------------
 
-    async def _failed(
-        self, exc: Exception, claim: str | None, action: str, payload: dict[str, Any]
-    ) -> Exception:
+    async def _failed(self, exc: Exception, action: str, payload: dict[str, Any]) -> Exception:
         """The exception the call answers with, once the ledger knows what happened."""
         if any(entry.state is None for entry in self.sent):
-            return await self._unknown(exc, claim, action, payload)
+            return await self._unknown(exc, action, payload)
         if isinstance(exc, GatewayError | TerminalError):
             error = exc if isinstance(exc, GatewayError) else from_terminal_error(exc)
             outcome = {"refused": type(exc).__name__, **error.body()}
-            if not self.sent:  # refused before anything was sent: the key is free again
-                await self._settle(action, payload, outcome, None, release=claim)
+            if not self.sent:  # refused before anything was sent: no key was claimed
+                await self._settle(action, payload, outcome, None)
                 return error
             try:  # what was sent is settled: the error is the call's answer
                 complete = (error.status, error.body())
-                await self._settle(action, payload, outcome, None, complete=complete, key=claim)
+                await self._settle(action, payload, outcome, None, complete=complete)
             except Exception as store_exc:
-                return await self._unknown(store_exc, claim, action, payload)
+                return await self._unknown(store_exc, action, payload)
             return error
         if self.sent:  # a failure after sends whose results are known, e.g. between two sends
-            return await self._unknown(exc, claim, action, payload)
+            return await self._unknown(exc, action, payload)
         log.error("trade call %s failed before sending: %s", action, type(exc).__name__)
-        await self._settle(action, payload, {"refused": type(exc).__name__}, None, release=claim)
+        await self._settle(action, payload, {"refused": type(exc).__name__}, None)
         return exc
 
     async def _unknown(
-        self, exc: Exception, claim: str | None, action: str, payload: dict[str, Any]
+        self, exc: Exception, action: str, payload: dict[str, Any]
     ) -> OutcomeUnknown:
         """After a send, the call failed (``exc``): answer 504 with the requests to poll."""
         log.error("trade call %s failed after sending: %s", action, type(exc).__name__)
@@ -214,13 +250,13 @@ class Desk(Ledger):
             known = entry.state != TradeState.UNKNOWN and entry.result is not None
             complete = (entry.status, entry.result) if known else None  # else: reconciliation
         try:
-            await self._settle(action, payload, outcome, None, complete=complete, key=claim)
+            await self._settle(action, payload, outcome, None, complete=complete)
         except Exception as store_exc:  # the store itself fails: keep at least the audit entry
             log.error("trade ledger of %s not settled: %s", action, type(store_exc).__name__)
             await self._audit_alone(action, payload, outcome)
-            self._reconcile(claim, everything=True)
+            self._reconcile(everything=True)
             return error
-        self._reconcile(claim)
+        self._reconcile()
         return error
 
     def _single(self) -> _Send | None:
@@ -229,10 +265,10 @@ class Desk(Ledger):
             return self.sent[0]
         return None
 
-    def _reconcile(self, key: str | None, *, everything: bool = False) -> None:
+    def _reconcile(self, *, everything: bool = False) -> None:
         """Look in the background for the sends whose outcome is unknown (``everything``: the
         ledger could not record any outcome of this call)."""
-        owner = key if self._single() is not None else None
+        owner = self.key if self.claimed and self._single() is not None else None
         for entry in self.sent:
             if everything or entry.state == TradeState.UNKNOWN:
                 self.finish_later(entry.prepared, entry.row, entry.probe, owner)
@@ -246,44 +282,54 @@ class Desk(Ledger):
         outcome: dict[str, Any],
         retcode: int | None,
         *,
-        key: str | None = None,
         complete: tuple[int, Any] | None = None,
-        release: str | None = None,
     ) -> None:
-        """One transaction: the results of the sends, the key's answer (``complete`` for
-        ``key``) or its release, and the audit entry."""
-        async with self._scope() as session:
-            for entry in self.sent:
-                if entry.state is not None:
-                    await trades.settle(session, entry.row.request_id, entry.state, entry.result)
+        """One transaction: the results of the sends, the key's answer (``complete``) and the
+        audit entry. A key this call never claimed (it sent nothing) gets ``complete`` stored
+        if it is still free."""
+        settled = [(e.row.request_id, e.state, e.result) for e in self.sent if e.state is not None]
+        entry = self._audit_values(action, payload, outcome, retcode)
+        user_id, key, claimed, fingerprint = self.user_id, self.key, self.claimed, self.fingerprint
+
+        def settle(tx: Tx) -> None:
+            for request_id, state, result in settled:
+                trades.settle_row(tx, request_id, state, result)
             if key is not None and complete is not None:
                 status, body = complete
-                await idempotency.complete_key(
-                    session, user_id=self.user_id, key=key, status_code=status, body=body
-                )
-            if release is not None:
-                await idempotency.release_key(session, user_id=self.user_id, key=release)
-            await self._append_audit(session, action, payload, outcome, retcode)
+                if claimed:
+                    idempotency.complete_row(
+                        tx, user_id=user_id, key=key, status_code=status, body=body
+                    )
+                else:
+                    idempotency.store_row(
+                        tx,
+                        user_id=user_id,
+                        key=key,
+                        request_hash=fingerprint,
+                        status_code=status,
+                        body=body,
+                    )
+            audit.insert_row(tx, entry)
+
+        await transact(self.sessions, settle)
 
     async def _audit_alone(
         self, action: str, payload: dict[str, Any], outcome: dict[str, Any]
     ) -> None:
+        entry = self._audit_values(action, payload, outcome, None)
         try:
-            async with self._scope() as session:
-                await self._append_audit(session, action, payload, outcome, None)
+            await transact(self.sessions, lambda tx: audit.insert_row(tx, entry))
         except Exception as exc:
             log.error("audit entry of %s not written: %s", action, type(exc).__name__)
 
-    async def _append_audit(
+    def _audit_values(
         self,
-        session: AsyncSession,
         action: str,
         request: dict[str, Any],
         outcome: dict[str, Any],
         retcode: int | None,
-    ) -> None:
-        await audit.append(
-            session,
+    ) -> dict[str, Any]:
+        return audit.entry_values(
             user_id=self.user_id,
             action=action,
             account_id=self.account_id,
@@ -295,19 +341,18 @@ class Desk(Ledger):
 
     # -- idempotency ---------------------------------------------------------------------------
 
-    async def _claim(
-        self, key: str | None, action: str, payload: dict[str, Any]
-    ) -> str | Answer | None:
-        """The claimed key, or the stored answer of a completed one."""
+    async def _holder(self) -> Claim | None:
+        """What holds the call's key, if anything (read when the call failed before sending)."""
+        key, user_id, fingerprint = self.key, self.user_id, self.fingerprint
         if key is None:
             return None
-        fingerprint = idempotency.request_hash({"action": action, **payload})
-        async with self._scope() as session:
-            claim = await idempotency.begin(
-                session, user_id=self.user_id, key=key, request_hash=fingerprint
-            )
-        if claim.outcome == Outcome.STARTED:
-            return key
+        return await transact(
+            self.sessions,
+            lambda tx: idempotency.held_row(tx, user_id=user_id, key=key, request_hash=fingerprint),
+        )
+
+    async def _held_answer(self, claim: Claim) -> Answer:
+        """The answer of a call whose key is held: a replay, or 422 / 409."""
         if claim.outcome == Outcome.COMPLETED:
             body = dict(claim.record.response_body or {})
             return int(claim.record.response_status or 200), {**body, "replayed": True}, True
@@ -316,7 +361,7 @@ class Desk(Ledger):
                 "This Idempotency-Key was used for a different request; use a new key",
                 extra={"rule": "idempotency_key"},
             )
-        pending = await self._requests_of_key(key)
+        pending = await self._requests_of_key(claim.record.key)
         raise IdempotencyConflict(
             "A request with this Idempotency-Key is still in progress (or its outcome is being "
             "reconciled); retry later with the same key",
@@ -324,8 +369,5 @@ class Desk(Ledger):
         )
 
     async def _requests_of_key(self, key: str) -> list[str]:
-        async with self._scope() as session:
-            stmt = select(TradeRequest.request_id).where(
-                TradeRequest.user_id == self.user_id, TradeRequest.idempotency_key == key
-            )
-            return list((await session.scalars(stmt)).all())
+        user_id = self.user_id
+        return await transact(self.sessions, lambda tx: trades.ids_of_key(tx, user_id, key))

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.db import session_scope
 from gateway.store import audit, idempotency, trades
 from gateway.store.models import TradeState
+from gateway.store.transact import Tx, transact
 from gateway.terminal.errors import TerminalError
 from gateway.terminal.port import TerminalPort
 from gateway.trading.prepare import Prepared
@@ -34,6 +34,9 @@ log = logging.getLogger("gateway.trading")
 Reopen = Callable[[], AbstractAsyncContextManager[TerminalPort]]
 BACKGROUND_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 ABSENT_CONFIRMATIONS = 3  # successful look-ups finding nothing before "not executed"
+HEDGING = 2  # account_info().margin_mode of a retail hedging account
+_MARGIN_MODES: dict[str, int] = {}  # account id → margin mode (fixed for an account's life)
+_MARGIN_MODES_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,6 @@ class Ledger:
     background: Reconciliations
     ip: str | None = None
 
-    def _scope(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return session_scope(self.sessions)
-
     def finish_later(self, prepared: Prepared, row: RowRef, probe: Probe, key: str | None) -> None:
         """Keep looking for the outcome of ``row`` in the background until it is known; then
         settle it (and complete or release ``key`` with it)."""
@@ -113,24 +113,28 @@ class Ledger:
         self, prepared: Prepared, row: RowRef, sent: Sent, position: int, key: str | None
     ) -> None:
         status, body = result_body(prepared, sent, row.request_id, row.client_id, position)
-        async with self._scope() as session:
-            await trades.settle(session, row.request_id, state_of(sent), body)
+        entry = audit.entry_values(
+            user_id=self.user_id,
+            action="trade.reconciled",
+            account_id=self.account_id,
+            request={"request_id": row.request_id},
+            outcome={"status": status, **body},
+            retcode=body.get("retcode"),
+            ip=None,
+        )
+        user_id, state = self.user_id, state_of(sent)
+
+        def settle(tx: Tx) -> None:
+            trades.settle_row(tx, row.request_id, state, body)
             if key is not None and sent.state == "not_executed":
-                await idempotency.release_key(session, user_id=self.user_id, key=key)
+                idempotency.release_row(tx, user_id=user_id, key=key)
             elif key is not None:
-                await idempotency.complete_key(
-                    session, user_id=self.user_id, key=key, status_code=status, body=body
+                idempotency.complete_row(
+                    tx, user_id=user_id, key=key, status_code=status, body=body
                 )
-            await audit.append(
-                session,
-                user_id=self.user_id,
-                action="trade.reconciled",
-                account_id=self.account_id,
-                request={"request_id": row.request_id},
-                outcome={"status": status, **body},
-                retcode=body.get("retcode"),
-                ip=None,
-            )
+            audit.insert_row(tx, entry)
+
+        await transact(self.sessions, settle)
         log.info("trade request %s reconciled: %s", row.request_id, sent.state)
 
 
@@ -143,15 +147,37 @@ def state_of(sent: Sent) -> TradeState:
     }[sent.state]
 
 
-async def position_of(terminal: TerminalPort, prepared: Prepared, sent: Sent) -> int:
-    """The position a deal opened or changed (netting may add to an existing one)."""
+async def position_of(
+    terminal: TerminalPort, prepared: Prepared, sent: Sent, account_id: str | None = None
+) -> int:
+    """The position a deal opened or changed.
+
+    On a hedging account a deal that opens a position opens a new one, whose ticket is the
+    order's (MT5: position ticket = identifier = opening order ticket), so nothing is asked.
+    On a netting account the deal may add to the symbol's position: its deal says which. The
+    margin mode of ``account_id`` is asked once per process (it never changes)."""
     if prepared.ticket:
         return prepared.ticket
     answer = sent.answer or {}
     if sent.state != "done" or not answer.get("deal"):
         return 0
+    if account_id is not None and await _margin_mode(terminal, account_id) == HEDGING:
+        return int(answer.get("order") or 0)
     try:
         deals = await terminal.history_deals_get(ticket=int(answer["order"]))
     except TerminalError:
         return int(answer.get("order") or 0)
     return int(deals[0]["position_id"]) if deals else int(answer.get("order") or 0)
+
+
+async def _margin_mode(terminal: TerminalPort, account_id: str) -> int | None:
+    mode = _MARGIN_MODES.get(account_id)
+    if mode is None:
+        try:
+            mode = int((await terminal.account_info())["margin_mode"])
+        except TerminalError:
+            return None
+        if len(_MARGIN_MODES) >= _MARGIN_MODES_MAX:
+            _MARGIN_MODES.clear()
+        _MARGIN_MODES[account_id] = mode
+    return mode
