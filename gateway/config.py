@@ -127,6 +127,25 @@ class Settings(BaseSettings):
     sim_start_timeout_s: float = Field(default=60.0, gt=0)
     sim_terminals: int = Field(default=2, ge=1, le=16)
 
+    # The live stream, the event log and webhooks (gateway/stream, gateway/events, webhooks).
+    stream_quote_interval_s: float = Field(default=0.25, gt=0, le=60)
+    stream_account_interval_s: float = Field(default=1.0, gt=0, le=600)
+    stream_away_poll_s: float = Field(default=60.0, ge=0, le=86_400)
+    stream_event_retention_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    stream_max_connections_per_user: int = Field(default=5, ge=1, le=1000)
+    stream_max_symbols_per_user: int = Field(default=100, ge=1, le=10_000)
+    stream_client_queue: int = Field(default=1000, ge=10, le=1_000_000)
+    stream_send_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    stream_ping_s: float = Field(default=20.0, gt=0, le=600)
+    stream_auth_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    stream_auth_warning_s: float = Field(default=60.0, ge=0, le=3600)
+    stream_watch_linger_s: float = Field(default=30.0, ge=0, le=3600)
+    webhook_allow_private_targets: bool = False
+    webhook_retry_window_s: float = Field(default=86_400.0, gt=0, le=7 * 86_400)
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_per_user: int = Field(default=20, ge=1, le=1000)
+
     pool_queue_limit: int = Field(default=256, ge=1)
     pool_user_limit: int = Field(default=8, ge=1)
     pool_fairness_batch: int = Field(default=16, ge=1)

@@ -56,6 +56,7 @@ from gateway.market.router import router as market_router
 from gateway.metrics import MeteredTerminal, Metrics, install_metrics
 from gateway.portfolio.router import router as portfolio_router
 from gateway.store.crypto import Keyring, KeyringError
+from gateway.stream.install import install_stream
 from gateway.terminal.embedded import EmbeddedSimulator
 from gateway.terminal.errors import TerminalError
 from gateway.terminal.pool import AccountKey, PoolError, TerminalPool
@@ -302,4 +303,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             responses=ERROR_RESPONSES,
         )
     install_identity(app)  # API keys, MT5-credential sessions (gateway/auth/install.py)
+    install_stream(app)  # the stream authenticates itself: no bearer dependency
     return app

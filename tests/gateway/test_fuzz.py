@@ -175,7 +175,17 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
 )
 # On PostgreSQL, the operations whose input reaches the store (the rest is covered on SQLite).
-STORE_TAGS = ["accounts", "trading", "audit", "journal", "admin"]
+STORE_TAGS = [
+    "accounts",
+    "trading",
+    "audit",
+    "journal",
+    "admin",
+    "events",
+    "webhooks",
+    "broadcast",
+    "keys",
+]
 
 
 @schemathesis.pytest.from_fixture("sqlite_schema").parametrize()
