@@ -108,6 +108,18 @@ async def stream_of(session: AsyncSession, account_id: str) -> EventStream | Non
     return await session.get(EventStream, account_id, populate_existing=True)
 
 
+async def lock_stream(session: AsyncSession, account_id: str) -> EventStream | None:
+    """The account's counter row, locked until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway): a writer sees what another one recorded before numbering more."""
+    stmt = (
+        select(EventStream)
+        .where(EventStream.account_id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).first()
+
+
 async def events_after(
     session: AsyncSession,
     account_id: str,

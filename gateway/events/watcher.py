@@ -186,6 +186,8 @@ class AccountWatcher:
         every = self._config.away_poll_s
         if every <= 0 or time.monotonic() - self._last_visit < every:
             return False
+        if self._pool.holdings.resident_elsewhere(self.target.key):
+            return False  # another replica's terminal holds it: that replica records it
         snap = self._pool.snapshot()
         server = self.target.key.server
         free = any(
@@ -239,6 +241,12 @@ class AccountWatcher:
         due = time.monotonic() - self._persisted >= PERSIST_EVERY_S
         if drafts or first or due:
             async with session_scope(self._sessions) as session:
+                stored = await store.lock_stream(session, self.account_id)
+                if stored is not None and stored.seq != self.seq and stored.state:
+                    # Another writer (a replica whose terminal held the account meanwhile)
+                    # recorded events since this view: go on from the view it stored.
+                    drafts, view = diff(View.from_json(stored.state), observed, self.basis)
+                    self.seq = stored.seq
                 if drafts:
                     await causes.resolve(session, self.account_id, drafts)
                 events = await store.append(

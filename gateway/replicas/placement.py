@@ -88,6 +88,9 @@ class ReplicaPlacement:
     def update(self, board: Board) -> None:
         self.view = View.of(board, self.me)
 
+    def holds(self, account: AccountKey) -> bool:
+        return str(account) in self.view.by_account
+
     async def elsewhere(
         self, account: AccountKey | None, server: str, *, resident: bool, able: bool
     ) -> Remote | None:

@@ -46,6 +46,10 @@ class Remote:
 
 
 class Placement(Protocol):
+    def holds(self, account: AccountKey) -> bool:
+        """Whether another replica's terminal holds ``account`` (as last seen)."""
+        ...
+
     async def elsewhere(
         self, account: AccountKey | None, server: str, *, resident: bool, able: bool
     ) -> Remote | None:
@@ -139,6 +143,10 @@ class Holdings:
             listener(slot.name, account)
 
     # -- placement ------------------------------------------------------------------------------
+
+    def resident_elsewhere(self, account: AccountKey) -> bool:
+        """Another replica's terminal holds ``account`` (per the placement; False alone)."""
+        return self.placement is not None and self.placement.holds(account)
 
     async def elsewhere(self, request: Request) -> Remote | None:
         """Where ``request`` is better served, per the placement (None: here)."""

@@ -4,7 +4,8 @@ the way the lifespan is meant to wire them (see the report to the lead), until i
 - the pool is built holding no terminal (a replica uses only the terminals it leases);
 - after the gateway's own resources, :func:`replica_service` starts (leases, placement, bus,
   forwarder) and takes up what stopped replicas left unsettled;
-- the forwarding middleware sits just inside the request log; the stream hub uses the bus.
+- the forwarding middleware sits just inside the request log; the stream (installed around it
+  all) gets the replicas' bus and remote watches.
 
 The replica settings come from the environment (``REPLICA_*``) when ``Settings`` lacks them.
 """
@@ -23,11 +24,13 @@ import gateway.main as main
 from gateway.config import Settings
 from gateway.replicas.service import install_forwarding, replica_service
 from gateway.replicas.settings import ReplicaSettings
+from gateway.stream.install import install_stream
 from gateway.terminal.pool import TerminalPool
 from gateway.terminal.port import TerminalPort
 from gateway.trading.deps import reopener
 
 _make_pool = main.make_pool
+STREAM = {"stream_account_interval_s": 0.2, "stream_away_poll_s": 0.0}
 
 
 def make_pool_holding_nothing(
@@ -83,4 +86,5 @@ def create_app() -> FastAPI:
 
     app.router.lifespan_context = lifespan
     install_forwarding(app)
+    install_stream(app, **STREAM)
     return app
