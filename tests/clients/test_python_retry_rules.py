@@ -67,3 +67,21 @@ def test_writes_are_retried_only_when_nothing_was_sent() -> None:
     assert attempts.after_response(answer(503, {"code": "POOL_BUSY"})) is None
     trade = Attempts(POLICY, "trade")
     assert trade.after_exception(httpx.ReadTimeout("lost")) is not None
+
+
+def test_a_lost_trade_answer_is_asked_again_until_the_settle_time() -> None:
+    attempts = Attempts(POLICY, "trade")
+    for _ in range(10):  # beyond `attempts`: the key makes asking again harmless
+        assert attempts.after_exception(httpx.ReadTimeout("lost")) is not None
+    assert (
+        Attempts(RetryPolicy(settle_timeout_s=0), "trade").after_exception(
+            httpx.ReadTimeout("lost")
+        )
+        is None
+    )
+    refused = Attempts(POLICY, "trade")  # nothing sent: bounded by attempts
+    assert [refused.after_exception(httpx.ConnectError("x")) is None for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]

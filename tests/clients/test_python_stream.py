@@ -172,3 +172,11 @@ def test_supabase_session_refreshes_after_a_401(
     with Client(gateway.url, session) as mt5:
         assert mt5.account_info().login == 10001
     assert supabase.calls == 1
+
+
+def test_a_frame_holds_one_message_or_an_array_of_them() -> None:
+    from mt5gw_client.stream import frame_messages
+
+    assert frame_messages('{"type": "ping"}') == [{"type": "ping"}]
+    batch = '[{"type": "event", "seq": 4}, {"type": "event", "seq": 5}]'
+    assert [m["seq"] for m in frame_messages(batch)] == [4, 5]

@@ -3,7 +3,7 @@
 // - trade calls: one Idempotency-Key per call, reused by every retry, so the order runs at most
 //   once; retried on network errors, 503 and 504 unless the answer says retryable: false or is
 //   a replay; 409 IDEMPOTENCY_IN_PROGRESS and 504 OUTCOME_UNKNOWN are waited out with the same
-//   key until settleTimeoutMs; a refused order (REQUOTE, NO_MONEY...) is never re-sent;
+//   key until settleTimeoutMs, and so is a lost answer; a refused order (REQUOTE, NO_MONEY...) is never re-sent;
 // - other writes: only when the connection failed before anything was sent.
 // Retry-After is honoured (capped), otherwise exponential backoff with jitter.
 
@@ -55,10 +55,19 @@ export class Attempts {
     return this.transient >= this.policy.attempts ? null : this.delay(retryAfter);
   }
 
+  /** Waiting for a trade's own outcome is bounded by settleTimeoutMs, not by attempts. */
+  private settling(retryAfter: string | null): number | null {
+    const waited = Date.now() - this.started;
+    if (waited >= this.policy.settleTimeoutMs) return null;
+    return Math.min(this.delay(retryAfter), this.policy.settleTimeoutMs - waited);
+  }
+
   /** Delay in ms before the next attempt after a network failure, or null: give up. */
   afterNetworkError(connectFailed: boolean): number | null {
     this.sent += 1;
-    if (this.kind === "write" && !connectFailed) return null;
+    if (connectFailed) return this.next(null); // nothing was sent
+    if (this.kind === "write") return null; // it may have been sent: not repeatable
+    if (this.kind === "trade") return this.settling(null); // a lost answer: same key again
     return this.next(null);
   }
 
@@ -69,11 +78,7 @@ export class Attempts {
     const code = typeof body.code === "string" ? body.code : "";
     if (this.kind === "trade") {
       if (body.replayed) return null;
-      if (SETTLING.has(code)) {
-        const waited = Date.now() - this.started;
-        if (waited >= this.policy.settleTimeoutMs) return null;
-        return Math.min(this.delay(retryAfter), this.policy.settleTimeoutMs - waited);
-      }
+      if (SETTLING.has(code)) return this.settling(retryAfter);
       if (body.retryable === false) return null;
     }
     if ((status !== 503 && status !== 504) || code === "OUTCOME_UNKNOWN") return null;

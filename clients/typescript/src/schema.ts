@@ -9362,8 +9362,8 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description Missing or invalid bearer token */
-            401: {
+            /** @description `MT5_AUTH_FAILED`, `UNKNOWN_SERVER` */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,8 +10,10 @@ A call is one of three kinds:
   stored, final answer for that key). While the first attempt still runs the gateway answers
   409 ``IDEMPOTENCY_IN_PROGRESS``, and an outcome it could not settle yet 504
   ``OUTCOME_UNKNOWN``: the client waits and asks again with the same key until
-  ``settle_timeout_s``. A rejected order (REQUOTE, NO_MONEY...) is never re-sent: sending it
-  again is a new order, the caller's decision (``error.retryable`` says whether it may work).
+  ``settle_timeout_s``; a lost answer (the connection failed after the send) too. Only a
+  connection that could not be opened counts against ``attempts``. A rejected order (REQUOTE,
+  NO_MONEY...) is never re-sent: sending it again is a new order, the caller's decision
+  (``error.retryable`` says whether it may work).
 - ``write`` (everything else that changes state: account connect...): retried only when the
   connection could not even be opened, so nothing was sent.
 
@@ -72,11 +74,22 @@ class Attempts:
             return None
         return self._delay(response)
 
+    def _settling(self, response: httpx.Response | None) -> float | None:
+        """Wait for a trade's own outcome, bounded by ``settle_timeout_s`` (not by attempts)."""
+        waited = time.monotonic() - self.started
+        if waited >= self.policy.settle_timeout_s:
+            return None
+        return min(self._delay(response), self.policy.settle_timeout_s - waited)
+
     def after_exception(self, exc: httpx.TransportError) -> float | None:
         """Delay before the next attempt after a transport failure, or None: give up."""
         self.sent += 1
-        if self.kind == "write" and not isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, httpx.ConnectError):
+            return self._transient(None)  # nothing was sent
+        if self.kind == "write":
             return None  # it may have been sent and cannot be repeated safely
+        if self.kind == "trade":
+            return self._settling(None)  # the answer was lost: ask again with the same key
         return self._transient(None)
 
     def after_response(self, response: httpx.Response) -> float | None:
@@ -95,10 +108,7 @@ class Attempts:
             if body.get("replayed"):
                 return None  # the stored, final answer of this key
             if code in SETTLING_CODES:
-                waited = time.monotonic() - self.started
-                if waited >= self.policy.settle_timeout_s:
-                    return None
-                return min(self._delay(response), self.policy.settle_timeout_s - waited)
+                return self._settling(response)
             if body.get("retryable") is False:
                 return None
         if status not in (503, 504) or code in NOT_RETRYABLE_CODES:
