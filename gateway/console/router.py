@@ -1,8 +1,8 @@
 """Routes of the console and of the offline API documentation.
 
 - ``install_docs(app)``: ``/docs``, Swagger UI from this package's static files (no CDN), for
-  every gateway. FastAPI's own CDN page must be off (``FastAPI(docs_url=None)``); any ``/docs``
-  route already there is replaced.
+  every gateway. FastAPI's own CDN pages should be off (``FastAPI(docs_url=None,
+  redoc_url=None)``); any ``/docs`` or ``/redoc`` route already there is removed.
 - ``install_console(app, settings)``: ``/console`` (the page), ``/console/config.json`` (the
   development token, only outside production) and ``/console/static/*``; only when
   ``CONSOLE=true``.
@@ -27,7 +27,7 @@ from gateway.console.devtoken import dev_token
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"  # served as /console/static/*
 PAGES = HERE / "pages"  # served only through page(), with the CSP
-DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI's CDN pages
 
 
 def content_security_policy(request: Request) -> str:
@@ -62,7 +62,10 @@ def page(request: Request, name: str) -> Response:
 
 
 def install_docs(app: FastAPI) -> None:
-    """Serve Swagger UI at ``/docs`` from local files."""
+    """Serve Swagger UI at ``/docs`` from local files (once per app)."""
+    if getattr(app.state, "offline_docs", False):
+        return
+    app.state.offline_docs = True
     app.router.routes[:] = [
         r for r in app.router.routes if getattr(r, "path", None) not in DOCS_PATHS
     ]

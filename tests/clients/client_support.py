@@ -29,7 +29,19 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 
 
 def paths_of(app: FastAPI) -> set[str]:
-    return {getattr(route, "path", "") for route in app.routes}
+    """Every route path, into routers FastAPI includes lazily (``original_router``)."""
+
+    def walk(routes: list[Any], prefix: str) -> Iterator[str]:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                context = getattr(route, "include_context", None)
+                extra = getattr(context, "prefix", "") or ""
+                yield from walk(inner.routes, prefix + extra)
+            elif getattr(route, "path", None):
+                yield prefix + route.path
+
+    return set(walk(list(app.routes), ""))
 
 
 def build_app(settings: Any, *, console: bool) -> FastAPI:

@@ -99,3 +99,9 @@ def test_vendored_files_are_the_pinned_npm_packages() -> None:
             source = TS / "node_modules" / name / file
             copy = VENDOR / entry["folder"] / Path(file).name
             assert source.read_bytes() == copy.read_bytes(), f"{name}/{file}: npm run vendor"
+
+
+def test_no_cdn_documentation_page_is_left(gateway: LiveGateway) -> None:
+    assert httpx.get(f"{gateway.url}/redoc", timeout=30).status_code == 404
+    page = httpx.get(f"{gateway.url}/docs", timeout=30).text
+    assert "cdn" not in page.lower() and "/console/static/vendor/swagger-ui/" in page
