@@ -42,6 +42,7 @@ class Watching(Protocol):
     """What this needs of the stream hub."""
 
     watchers: dict[str, Any]
+    bus: Any
 
     async def watch(self, target: WatchTarget) -> Any: ...
     def unwatch(self, account_id: str) -> None: ...
@@ -71,6 +72,7 @@ class Interest:
         self._every_s = every_s
         self._hub: Watching | None = None
         self._remote: dict[str, float] = {}  # account id -> watched until (monotonic)
+        self._heard: dict[str, float] = {}  # account id -> announced by others until
         self._keys: dict[str, AccountKey | None] = {}
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
@@ -113,6 +115,9 @@ class Interest:
 
     def _expire(self) -> None:
         now = time.monotonic()
+        for account_id, until in list(self._heard.items()):
+            if until <= now:
+                del self._heard[account_id]
         for account_id, until in list(self._remote.items()):
             if until <= now or not self._resident(account_id):
                 del self._remote[account_id]
@@ -125,15 +130,36 @@ class Interest:
         message = json.loads(payload)
         if message.get("r") == self.me or self._hub is None:
             return
-        until = time.monotonic() + 3 * self._every_s
+        now = time.monotonic()
+        until = now + 3 * self._every_s
         for account_id in message.get("a", []):
             account_id = str(account_id)
+            new = self._heard.get(account_id, 0.0) <= now
+            self._heard[account_id] = until
             if account_id in self._remote:
                 self._remote[account_id] = until
-            elif account_id not in self._hub.watchers:  # else its own watcher is here
-                task = asyncio.get_running_loop().create_task(self._consider(account_id, until))
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+            elif account_id not in self._hub.watchers:
+                self._spawn(self._consider(account_id, until))
+            elif new:  # its own watcher is here: repeat its state for the new followers
+                self._spawn(self._repeat(account_id))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _repeat(self, account_id: str) -> None:
+        """Publish again the conflated state (status, figures) of a watcher here: they are
+        published on change, and followers elsewhere arrived after the last change."""
+        hub = self._hub
+        watched = hub.watchers.get(account_id) if hub is not None else None
+        watcher = getattr(watched, "watcher", None)
+        if hub is None or watcher is None:
+            return
+        for kind, notice in (("status", watcher.status), ("account", watcher.figures)):
+            if notice is not None:
+                with contextlib.suppress(Exception):
+                    await hub.bus.publish(f"{kind}/{account_id}", notice)
 
     async def _consider(self, account_id: str, until: float) -> None:
         """Watch ``account_id`` here if a terminal held here holds it."""

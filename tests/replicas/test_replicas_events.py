@@ -1,5 +1,6 @@
 """Events across replicas: a WebSocket client of replica A follows an account that is logged in
-on a terminal of replica B; a trade through B reaches it with gap-free ``seq``, stored once."""
+on a terminal of replica B; a trade through B reaches it with gap-free ``seq``; then the account
+moves to A and the close through A follows, each event stored once."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ WAIT_S = 30.0  # safety bound for each message
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def stream_url(replica: Any) -> str:
+    return str(replica.url).replace("http://", "ws://") + "/api/v1/stream"
 
 
 class Client:
@@ -60,12 +65,18 @@ async def test_events_of_a_trade_through_b_reach_a_client_of_a_in_order(
     async with httpx.AsyncClient(headers=trader.headers, timeout=60) as http:
         first = await http.get(b.url + "/api/v1/account/info")  # B logs the account in
         assert first.status_code == 200 and owner_of(first) == "B"
-        ws_url = a.url.replace("http://", "ws://") + "/api/v1/stream"
-        async with connect(ws_url, open_timeout=20) as ws:
+        subscribe = {"type": "subscribe", "account_id": trader.account_id}
+        # A client of B first: B's watcher stores the account's state (the view A will load).
+        async with connect(stream_url(b), open_timeout=20) as ws:
             client = Client(ws)
             await ws.send(json.dumps({"type": "auth", "token": trader.token}))
             await client.next("authenticated")
-            subscribe = {"type": "subscribe", "account_id": trader.account_id}
+            await ws.send(json.dumps({**subscribe, "id": "t", "channel": TRADES}))
+            assert (await client.next("snapshot"))["positions"] == []
+        async with connect(stream_url(a), open_timeout=20) as ws:
+            client = Client(ws)
+            await ws.send(json.dumps({"type": "auth", "token": trader.token}))
+            await client.next("authenticated")
             await ws.send(json.dumps({**subscribe, "id": "s", "channel": "status"}))
             # A's own watcher finds the account away; B's, started for A's client, is live.
             live = await client.next("status", lambda m: m["state"] == "live")
@@ -81,8 +92,18 @@ async def test_events_of_a_trade_through_b_reach_a_client_of_a_in_order(
             assert opened.status_code == 200 and owner_of(opened) == "B", opened.text
             deal = await client.next("event")
             position = await client.next("event")
-            closed = await http.delete(b.url + f"/api/v1/positions/{opened.json()['position']}")
-            assert closed.status_code == 200 and owner_of(closed) == "B", closed.text
+
+            # B stops; the account moves to a terminal of A, whose watcher records from then
+            # on, from the view B stored last (not the older one it loaded: nothing twice).
+            b.stop()
+            wait_for(lambda: set(holders(c.dsn).values()) == {"A"}, 30, "A holding all four")
+            moved = await http.get(a.url + "/api/v1/account/info")
+            assert moved.status_code == 200 and owner_of(moved) == "A"
+            await client.next(
+                "status", lambda m: m["state"] == "live" and m["terminal"] != live["terminal"]
+            )
+            closed = await http.delete(a.url + f"/api/v1/positions/{opened.json()['position']}")
+            assert closed.status_code == 200 and owner_of(closed) == "A", closed.text
             out = await client.next("event")
             gone = await client.next("event")
 
