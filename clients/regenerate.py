@@ -23,16 +23,11 @@ def document_text(document: dict[str, Any]) -> str:
 
 
 def live_document() -> dict[str, Any]:
-    """The document of the app as ``create_app`` builds it (with the stream's routes)."""
+    """The document of the app as ``create_app`` builds it."""
     from gateway.config import Settings
     from gateway.main import create_app
 
-    app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
-    if not any(getattr(r, "path", "") == "/api/v1/stream" for r in app.routes):
-        from gateway.stream.install import install_stream
-
-        install_stream(app)
-    return app.openapi()
+    return create_app(Settings(_env_file=None)).openapi()  # type: ignore[call-arg]
 
 
 def main() -> None:

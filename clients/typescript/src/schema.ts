@@ -1880,6 +1880,14 @@ export interface components {
             /** Id */
             id: string;
         };
+        /** DeliveriesPage */
+        DeliveriesPage: {
+            /**
+             * Deliveries
+             * @description Newest first
+             */
+            deliveries: components["schemas"]["DeliveryOut"][];
+        };
         /** DeliveryOut */
         DeliveryOut: {
             /** Id */
@@ -4179,6 +4187,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** WebhooksPage */
+        WebhooksPage: {
+            /** Webhooks */
+            webhooks: components["schemas"]["WebhookOut"][];
         };
     };
     responses: never;
@@ -9872,7 +9885,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WebhookOut"][];
+                    "application/json": components["schemas"]["WebhooksPage"];
                 };
             };
             /** @description Missing or invalid bearer token */
@@ -10218,7 +10231,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryOut"][];
+                    "application/json": components["schemas"]["DeliveriesPage"];
                 };
             };
             /** @description Missing or invalid bearer token */

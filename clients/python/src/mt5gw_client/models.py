@@ -2225,6 +2225,10 @@ class WebhookOut(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
+class WebhooksPage(BaseModel):
+    webhooks: Annotated[list[WebhookOut], Field(title="Webhooks")]
+
+
 class AccountOut(BaseModel):
     id: Annotated[
         str,
@@ -2356,6 +2360,10 @@ class ConnectedAccount(BaseModel):
     created_at: Annotated[AwareDatetime | None, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime | None, Field(title="Updated At")]
     account_info: AccountSummary
+
+
+class DeliveriesPage(BaseModel):
+    deliveries: Annotated[list[DeliveryOut], Field(description="Newest first", title="Deliveries")]
 
 
 class ErrorResponse(BaseModel):
