@@ -27,7 +27,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "terminal"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from benchlib import Figure, Figures  # noqa: E402
 from server_process import free_ports, start_terminal_server  # noqa: E402
 
 from gateway.terminal.rpyc_client import RpycTerminal  # noqa: E402
@@ -154,6 +156,43 @@ def main() -> int:
     bars = p50_ms(http["bars"])
     print(f"  account/info overhead {overhead:.2f} ms (target < 1.5 ms)")
     print(f"  10,000 H1 bars end to end {bars:.1f} ms (target < 40 ms)")
+    figures = Figures("gateway")
+    section = "gateway (bench profile: 2,000+ symbols)"
+    figures.add(
+        Figure(
+            section,
+            "GET /api/v1/account/info p50",
+            p50_ms(http["account"]),
+            "ms",
+            baseline=p50_ms(raw["account"]),
+            baseline_name="raw account_info() p50",
+            target_kind="over_baseline",
+            target=1.5,
+        )
+    )
+    figures.add(
+        Figure(
+            section,
+            "10,000 H1 bars end to end p50 (httpx defaults)",
+            bars,
+            "ms",
+            baseline=p50_ms(raw["bars"]),
+            baseline_name="raw copy_rates_from_pos(10,000) p50",
+            target_kind="max",
+            target=40.0,
+        )
+    )
+    figures.add(
+        Figure(
+            section,
+            "GET /api/v1/symbols?details=true p50",
+            p50_ms(http["symbols"]),
+            "ms",
+            baseline=p50_ms(raw["symbols"]),
+            baseline_name="raw symbols_get() p50",
+        )
+    )
+    figures.save()
     return 0
 
 

@@ -26,7 +26,9 @@ import rpyc
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "terminal"))
+sys.path.insert(0, str(REPO / "bench"))
 
+from benchlib import Figure, Figures  # noqa: E402
 from server_process import start_terminal_server  # noqa: E402
 from sim_control import SimControl  # noqa: E402
 
@@ -103,6 +105,31 @@ def main() -> int:
     print(f"  1,000 H1 bars iterated through references      {ms(bars_1k_refs)}")
     print(f"    -> per bar: {per_bar_fast * 1e6:.2f} us vs {per_bar_refs * 1e6:.1f} us, "
           f"{per_bar_refs / per_bar_fast:,.0f}x faster")  # fmt: skip
+    figures = Figures("protocol")
+    section = "protocol"
+    figures.add(Figure(section, "RPyC round trip (ping) p50", round_trip * 1000, "ms"))
+    figures.add(
+        Figure(
+            section,
+            "account_info as one converted dict p50",
+            account_dict * 1000,
+            "ms",
+            baseline=account_refs * 1000,
+            baseline_name=f"field by field through {len(fields)} remote references (mt5linux)",
+        )
+    )
+    figures.add(
+        Figure(
+            section,
+            "10,000 H1 bars as one array p50, per bar",
+            per_bar_fast * 1e6,
+            "us",
+            baseline=per_bar_refs * 1e6,
+            baseline_name="1,000 bars iterated through remote references, per bar",
+            note=f"10,000 bars in one call: {bars_10k * 1000:.2f} ms",
+        )
+    )
+    figures.save()
     return 0
 
 
