@@ -55,7 +55,7 @@ def naive(port: int, accounts: int) -> tuple[float, int]:
                     "type_filling": 0,
                     "magic": 12,
                     "comment": "naive broadcast",
-                }  # fmt: skip
+                }
             )
             if answer["retcode"] != 10009:
                 raise RuntimeError(f"naive order refused: {answer}")
