@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run token test lint typecheck pytest bench demo-data clean test-compat
+.PHONY: run token test lint typecheck pytest bench demo-data clean test-compat clients-ts
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +15,17 @@ $(VENV)/.installed: pyproject.toml
 	# mt5linux 0.1.9 pins rpyc 5 and numpy 1.21; it is only the client of our compatibility
 	# test (pure Python), so it goes in without its pins.
 	$(PY) -m pip install --quiet --no-deps mt5linux==0.1.9
+	# The Python client is its own distribution (clients/python); its tests run against us.
+	$(PY) -m pip install --quiet -e clients/python
 	touch $@
 
 venv: $(VENV)/.installed
 
 run: $(VENV)/.installed  ## start the gateway with the embedded simulator, SQLite and dev secrets
 	install -d -m 700 data  # private to you: the store and the dev secrets live here
-	LOG_FORMAT=$${LOG_FORMAT:-text} $(VENV)/bin/uvicorn --factory gateway.main:create_app \
-		--host $(HOST) --port $(PORT) --workers 1
+	LOG_FORMAT=$${LOG_FORMAT:-text} CONSOLE=$${CONSOLE:-true} $(VENV)/bin/uvicorn \
+		--factory gateway.main:create_app --host $(HOST) --port $(PORT) --workers 1 \
+		--timeout-keep-alive 30
 
 token: $(VENV)/.installed  ## print a dev access token for the curl examples
 	@$(PY) scripts/dev_token.py
@@ -32,15 +35,19 @@ demo-data: $(VENV)/.installed  ## print the simulator's demo servers, accounts a
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check gateway simulator tests bench scripts
+	$(VENV)/bin/ruff format --check gateway simulator tests bench scripts clients/python
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict clients/python/src/mt5gw_client
+
+clients-ts:  ## build and type-check the TypeScript client (and the console's JS)
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm run typecheck
 
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck pytest  ## lint, type-check and run the whole suite
+test: lint typecheck clients-ts pytest  ## lint, type-check and run the whole suite
 
 test-compat: $(VENV)/.installed  ## the mt5linux matrix and the pip-installable MetaTrader5 simulator
 	$(VENV)/bin/pytest -q tests/compat tests/bots

@@ -177,6 +177,7 @@ class Settings(BaseSettings):
     api_key_cache_s: float = Field(default=5.0, ge=0, le=60)
     api_keys_per_user: int = Field(default=50, ge=1, le=10_000)
 
+    console: bool = False  # the operator console at /console (`make run` turns it on)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dev_secrets_file: Path = Path("./data/dev-secrets.json")
 

@@ -160,6 +160,7 @@ def configured_secrets(settings: Settings) -> tuple[str, ...]:
             settings.mt5_encryption_keys,
             settings.terminal_secret,
             settings.default_account_password,
+            settings.session_jwt_secret,
         )
         if s is not None
     ]

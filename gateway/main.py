@@ -44,6 +44,7 @@ from gateway.broadcast.router import router as broadcast_router
 from gateway.broadcast.router import tags_router
 from gateway.calculate.router import router as calculate_router
 from gateway.config import Settings, TerminalEndpoint
+from gateway.console.router import install_console, install_docs
 from gateway.db import make_engine, make_sessionmaker, upgrade_database
 from gateway.deps import get_current_user
 from gateway.errors import ERROR_RESPONSES, UnhandledErrors, install_error_handlers
@@ -263,6 +264,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="MetaTrader 5 over HTTP, for Supabase-authenticated users.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI is served from local files by install_docs (no CDN)
+        redoc_url=None,
     )
     # add_middleware wraps what is there: the last added runs first.
     install_error_handlers(app)
@@ -303,5 +306,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             responses=ERROR_RESPONSES,
         )
     install_identity(app)  # API keys, MT5-credential sessions (gateway/auth/install.py)
+    install_docs(app)
+    if settings.console:
+        install_console(app, settings)
     install_stream(app)  # the stream authenticates itself: no bearer dependency
     return app

@@ -327,7 +327,12 @@ class Connection:
 
 
 def handshake_refusal(ws: WebSocket, settings: Settings) -> str | None:
-    """Why the handshake must be refused (HTTP 403), or None."""
-    if not origin_allowed(ws.headers.get("origin"), list(settings.cors_origins)):
+    """Why the handshake must be refused (HTTP 403), or None. A page the gateway serves
+    itself (the console) comes from the gateway's own origin, which is always allowed."""
+    origin = ws.headers.get("origin")
+    own = {f"{scheme}://{ws.headers.get('host', '')}" for scheme in ("http", "https")}
+    if origin is not None and origin.rstrip("/") in own:
+        return None
+    if not origin_allowed(origin, list(settings.cors_origins)):
         return "origin not allowed"
     return None

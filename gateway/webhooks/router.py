@@ -18,11 +18,12 @@ from gateway.webhooks import outbox, signing, targets
 from gateway.webhooks.delivery import Deliveries, secret_aad
 from gateway.webhooks.models import WebhookDelivery, WebhookEndpoint
 from gateway.webhooks.schemas import (
-    DeliveryOut,
+    DeliveriesPage,
     ReplayResult,
     WebhookCreate,
     WebhookCreated,
     WebhookOut,
+    WebhooksPage,
 )
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -118,20 +119,22 @@ async def create_webhook(
     return _out(endpoint) | {"secret": secret}
 
 
-@router.get("", response_model=list[WebhookOut], summary="Your webhooks")
-async def list_webhooks(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
+@router.get("", response_model=WebhooksPage, summary="Your webhooks")
+async def list_webhooks(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """Your webhook endpoints (their secrets are never shown again)."""
     rows = await session.scalars(
         select(WebhookEndpoint)
         .where(WebhookEndpoint.user_id == user.id)
         .order_by(WebhookEndpoint.created_at)
     )
-    return [_out(e) for e in rows.all()]
+    return {"webhooks": [_out(e) for e in rows.all()]}
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, summary="One webhook")
 async def get_webhook(
     webhook_id: WebhookId, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
+    """One of your webhook endpoints, with whether it is enabled and why not."""
     return _out(await _own(session, user.id, webhook_id))
 
 
@@ -148,21 +151,21 @@ async def delete_webhook(
     return Response(status_code=204)
 
 
-@router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut], summary="Delivery log")
+@router.get("/{webhook_id}/deliveries", response_model=DeliveriesPage, summary="Delivery log")
 async def list_deliveries(
     webhook_id: WebhookId,
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|failed)$")] = None,
-) -> list[WebhookDelivery]:
+) -> dict[str, list[WebhookDelivery]]:
     """The newest deliveries first: attempts, the last HTTP status or error, when delivered."""
     await _own(session, user.id, webhook_id)
     stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == webhook_id)
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status)
     stmt = stmt.order_by(WebhookDelivery.id.desc()).limit(limit)
-    return list((await session.scalars(stmt)).all())
+    return {"deliveries": list((await session.scalars(stmt)).all())}
 
 
 @router.post(

@@ -81,3 +81,11 @@ class ReplayResult(BaseModel):
     queued: int = Field(description="Events queued again for delivery")
     account_id: str
     after: int
+
+
+class WebhooksPage(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class DeliveriesPage(BaseModel):
+    deliveries: list[DeliveryOut] = Field(description="Newest first")

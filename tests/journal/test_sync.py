@@ -64,7 +64,8 @@ def test_journal_sync_end_to_end(store_api: Api, store_gateway: Any, jwks: Any) 
         assert row["id"] == f"mt5_{deal['position_id']}_{deal['ticket']}"
         assert (row["profit"], row["close_price"], row["swap"], row["volume"]) == (
             deal["profit"], deal["price"], deal["swap"], deal["volume"])  # fmt: skip
-    assert sorted(r["reason"] for r in rows) == ["expert"] * 4 + ["sl", "tp"]  # API orders are experts
+    # API orders are experts
+    assert sorted(r["reason"] for r in rows) == ["expert"] * 4 + ["sl", "tp"]
     assert sorted(r["volume"] for r in rows if r["symbol"] == "EURUSD") == [0.4, 0.6]
     assert sorted(r["side"] for r in rows if r["symbol"] == "GBPUSD") == ["buy", "sell"]
     again = sync(store_api, hedging)  # the same second (frozen clock): found again, added never

@@ -79,7 +79,7 @@ async def test_receiver_down_then_back_gets_every_event_in_order(
     receiver.mode = "ok"
     async with stack.http() as http:
         for _ in range(600):
-            log = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()
+            log = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()["deliveries"]
             if len(log) == 6 and all(d["status"] == "delivered" for d in log):
                 break
             await asyncio.sleep(0.1)
@@ -130,7 +130,7 @@ async def test_redirects_are_not_followed(
     await receiver.wait(2)
     assert receiver.delivered("/elsewhere") == []
     async with stack.http() as http:
-        log = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()
+        log = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()["deliveries"]
     assert {d["status"] for d in log} == {"pending"}
     assert any(d["last_status"] == 302 for d in log)
 
@@ -157,7 +157,7 @@ async def test_failing_for_the_whole_window_disables_then_replay_delivers(
         assert (await http.get(f"/webhooks/{hook['id']}")).json()["enabled"] is True
     async with stack.http() as http:
         for _ in range(300):
-            log = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()
+            log = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()["deliveries"]
             if sorted(d["seq"] for d in log if d["status"] == "delivered") == [1, 2]:
                 break
             await asyncio.sleep(0.1)
@@ -177,7 +177,7 @@ async def test_crud_filters_and_isolation(
         },
     )
     async with stack.http() as http:
-        listed = (await http.get("/webhooks")).json()
+        listed = (await http.get("/webhooks")).json()["webhooks"]
         assert [h["id"] for h in listed] == [only_closes["id"]] and "secret" not in listed[0]
         theirs = await http.post(
             "/webhooks", json={"url": f"{receiver.url}/x", "account_id": stack.ids.foreign}
@@ -201,4 +201,4 @@ async def test_crud_filters_and_isolation(
     assert _verified(only_closes["secret"], [only])[0]["type"] == "position.closed"
     async with stack.http() as http:
         assert (await http.delete(f"/webhooks/{only_closes['id']}")).status_code == 204
-        assert (await http.get("/webhooks")).json() == []
+        assert (await http.get("/webhooks")).json() == {"webhooks": []}

@@ -1154,7 +1154,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your webhooks */
+        /**
+         * Your webhooks
+         * @description Your webhook endpoints (their secrets are never shown again).
+         */
         get: operations["list_webhooks_api_v1_webhooks_get"];
         put?: never;
         /**
@@ -1176,7 +1179,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One webhook */
+        /**
+         * One webhook
+         * @description One of your webhook endpoints, with whether it is enabled and why not.
+         */
         get: operations["get_webhook_api_v1_webhooks__webhook_id__get"];
         put?: never;
         post?: never;
