@@ -107,9 +107,7 @@ def test_journal_sync_end_to_end(store_api: Api, store_gateway: Any, jwks: Any) 
     csv = store_api.http.get(f"/accounts/{hedging}/trades", headers={"Accept": "text/csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert len(csv.text.strip().splitlines()) == 13  # header + 12
-    stats = ok(
-        store_api.http.get(f"/accounts/{hedging}/stats", params={"group_by": "symbol"})
-    )
+    stats = ok(store_api.http.get(f"/accounts/{hedging}/stats", params={"group_by": "symbol"}))
     nets = [r["net"] for r in rows]
     assert stats["overall"]["trades"] == 12
     assert stats["overall"]["net"] == pytest.approx(sum(nets))
