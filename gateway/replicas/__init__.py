@@ -20,19 +20,25 @@
   connection per replica. No broker besides PostgreSQL.
 
 Why forwarding rather than moving the lease with a drain. Both keep an account's requests on
-one terminal; they differ in what a request for an account resident elsewhere costs:
+one terminal; they differ in what a request for an account resident elsewhere costs
+(``bench/replicas_bench.py``, same-run figures on a loaded 2-core VM, sim logins of 0.25 s):
 
-- forwarding costs one internal HTTP round trip (about a millisecond on a private network,
-  measured by ``bench/replicas_bench.py``) and changes nothing else: the terminal stays where it
-  is, its queue, batching and fairness stay in one scheduler, and a burst for one account from
-  clients spread over all replicas is still served by one terminal without a switch;
-- moving the lease costs a drain of the terminal's queue and session, a release and a take-over
-  in the store (two transactions, plus the other replica's wake-up), and the moved terminal comes
-  with its account unknown to the new holder unless it trusts the old one's word. Worse, two
-  clients of one account on two replicas (a browser and a bot, or nginx spreading one client)
-  make it ping-pong: every alternation pays a drain, and the terminal is unusable meanwhile.
+- forwarding costs one internal HTTP round trip: an account read through the other replica took
+  a p50 of 10-13 ms against 4-5 ms direct (the first replica's authentication and placement, an
+  ``httpx`` call, the answer relayed). Nothing else changes: the terminal stays where it is, its
+  queue, batching and fairness stay in one scheduler, and a burst for one account from clients
+  spread over all replicas is still served by one terminal without a switch;
+- moving the lease costs its store part (a release and a take-over: p50 5-16 ms here), then the
+  new holder's login (0.25 s in the simulator, 1-2 s on a real terminal, which may also switch
+  algo trading off), plus the drain of the old holder's queue, and the terminal serves nobody
+  meanwhile. Two clients of one account on two replicas (a browser and a bot, or a load
+  balancer spreading one client) make it ping-pong: every alternation pays all of that again.
 
-Forwarding keeps the switch count of one replica (the test shows it) at a small, bounded price,
-so it is what this package does. Leases still move, but only to balance the terminals between
-the live replicas (when one joins or leaves), not per request.
+So this package forwards; leases move only to balance the terminals between live replicas (one
+joins or leaves), never per request. Forwarding is not free for throughput: a load balancer that
+spreads each user over both replicas makes half of the requests cross, and two replicas then
+served 0.4-0.7x the reads of one on that machine, while with each user sent to the replica
+holding its account (nothing crossing) 0.8-2x (noisy). Give the load balancer affinity by
+user where it can: a user's first request logs the account in on the replica it reaches, and
+the rest then stay there.
 """

@@ -153,9 +153,15 @@ class LeaseKeeper:
         accounts = {n: self._resident(n) for n in sorted(mine)}
         sent = time.monotonic()
         async with self._engine.begin() as conn:
+            await leases.without_flush(conn)
             await leases.heartbeat(conn, self.me, self._address, self._ttl_s)
             renewed = await leases.renew(conn, self.me, accounts, self._ttl_s)
             board = await leases.board(conn)
+        took = time.monotonic() - sent
+        if took > self._period_s / 2:
+            log.warning(
+                "renewing terminal leases took %.2f s (renewed every %.2f s)", took, self._period_s
+            )
         self.ticks += 1
         self._renewed(sent)
         for name in sorted(mine - renewed):

@@ -67,6 +67,14 @@ def _ttl(ttl_s: float) -> timedelta:
     return timedelta(seconds=ttl_s)
 
 
+async def without_flush(conn: AsyncConnection) -> None:
+    """Commit this transaction without waiting for the disk (``synchronous_commit = off``): for
+    renewals only. PostgreSQL flushes it within a fraction of a second anyway; a crash in that
+    window loses one renewal, so the store keeps the previous expiry, which is exactly when the
+    holder's own guard takes its terminals out. Takings and releases stay durable."""
+    await conn.execute(text("SET LOCAL synchronous_commit = off"))
+
+
 async def heartbeat(conn: AsyncConnection, me: str, address: str | None, ttl_s: float) -> None:
     """This replica is alive until now + ttl (its row made on the first call)."""
     stmt = insert(GatewayReplica).values(

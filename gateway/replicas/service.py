@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from gateway.db import normalize_url
 from gateway.logs import RequestLogMiddleware
@@ -44,7 +46,7 @@ from gateway.replicas.listener import Listener
 from gateway.replicas.orphans import OrphanWatch, stamp_connections
 from gateway.replicas.placement import ReplicaPlacement
 from gateway.replicas.settings import ReplicaSettings
-from gateway.terminal.pool import AccountKey, TerminalPool
+from gateway.terminal.pool import AccountKey, ServedElsewhere, TerminalPool
 from gateway.trading.ledger import Reconciliations
 from gateway.trading.resume import ReopenFor
 
@@ -178,11 +180,18 @@ async def replica_service(
 def install_forwarding(app: FastAPI) -> None:
     """Add :class:`ForwardingMiddleware` just inside the request log (whose access line then
     shows the answer the caller got); call it in ``create_app``. It does nothing unless the
-    lifespan state holds a forwarder (``Replicas.state()``)."""
+    lifespan state holds a forwarder (``Replicas.state()``). ``ServedElsewhere`` gets a quiet
+    handler of its own: it is no error, the middleware forwards the request and drops this
+    answer."""
     stack = app.user_middleware
     logs: object = RequestLogMiddleware
     index = next((i for i, m in enumerate(stack) if m.cls is logs), -1)
     stack.insert(index + 1, Middleware(ForwardingMiddleware))
+    app.add_exception_handler(ServedElsewhere, _to_be_forwarded)
+
+
+async def _to_be_forwarded(_: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": str(exc), "code": "FORWARDED"}, status_code=503)
 
 
 async def _stop_orphans(replicas: Replicas) -> None:
