@@ -131,8 +131,9 @@ async def replica_service(
     check(config, settings.database_url)
     me = config.replica_id
     app_engine = sessions.kw.get("bind")
-    if isinstance(app_engine, AsyncEngine):
-        stamp_connections(app_engine, me)
+    if not isinstance(app_engine, AsyncEngine):
+        raise ReplicaConfigError("the sessionmaker must be bound to the app's AsyncEngine")
+    stamp_connections(app_engine, me)
     engine = own_engine(settings.database_url)
     listener = Listener(engine)
     forwarder = None

@@ -63,6 +63,7 @@ def replica_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 def create_app() -> FastAPI:
     main.make_pool = make_pool_holding_nothing
+    main.install_stream = lambda app, **overrides: None  # installed below, around the replicas
     app = main.create_app()
     overrides = replica_overrides(os.environ)
     inner = app.router.lifespan_context

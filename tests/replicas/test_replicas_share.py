@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
-from conftest import Cluster
+from conftest import Cluster, owner_of
 from replica_load import callers, calls, read_round_robin, record, switches
-from replica_process import holders, leases, wait_for
+from replica_process import REPLICA_SECRET, holders, leases, wait_for
 from sim_control import SimControl
 
 pytestmark = pytest.mark.needs_binary("postgres")
@@ -57,3 +58,20 @@ def test_each_terminal_serves_one_replica_and_accounts_switch_as_with_one(
     assert served["A"] + served["B"] == 4 * ROUNDS
     assert served["A"] > 0 and served["B"] > 0
     assert switches(recorded) <= one_replica, served
+
+    # The internal hop's marks are believed only with the replicas' secret: forged, they are
+    # dropped and the request is forwarded as any other; genuine, it is served where it lands.
+    trader = c.traders[4]
+    owner = {"A": a, "B": b}
+    elsewhere = {"A": b, "B": a}[
+        owner_of(httpx.get(a.url + "/api/v1/account/info", headers=trader.headers, timeout=60))
+    ]
+    home = "A" if elsewhere is b else "B"
+    forged = {**trader.headers, "X-MT5GW-Forwarded": "C", "X-MT5GW-Replica-Secret": "guess"}
+    response = httpx.get(elsewhere.url + "/api/v1/account/info", headers=forged, timeout=60)
+    assert response.status_code == 200 and owner_of(response) == home
+    genuine = {**forged, "X-MT5GW-Replica-Secret": REPLICA_SECRET}
+    response = httpx.get(elsewhere.url + "/api/v1/account/info", headers=genuine, timeout=60)
+    assert response.status_code == 200 and owner_of(response) != home
+    assert response.json()["login"] == trader.login
+    assert owner[home] is not elsewhere
