@@ -9,9 +9,7 @@ import importlib.util
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,7 +20,8 @@ sys.path.insert(0, str(TESTS / "gateway"))
 sys.path.insert(0, str(TESTS / "terminal"))
 
 from helpers import FROZEN_MS, JwksServer, claims, new_es256, sign  # noqa: E402
-from replica_process import ReplicaProcess, blocking  # noqa: E402
+from replica_process import blocking  # noqa: E402
+from replica_support import Cluster, Trader  # noqa: E402
 from server_process import TerminalServerProcess, start_terminal_server  # noqa: E402
 from sim_control import SimControl  # noqa: E402
 
@@ -40,34 +39,6 @@ KEYRING = generate_key("replicas")
 FIRST_LOGIN = 30001
 ACCOUNTS = 12
 SIM_ARGS = ["--profile", "bench", "--bench-accounts", str(ACCOUNTS), "--bench-symbols", "4"]
-
-
-@dataclass(frozen=True)
-class Trader:
-    user_id: str
-    login: int
-    account_id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class Cluster:
-    """One database and the settings every replica of a test shares."""
-
-    dsn: str
-    env: dict[str, str]
-    traders: list[Trader]
-    started: list[ReplicaProcess]
-
-    def replica(self, replica_id: str, **extra: str) -> ReplicaProcess:
-        """Start a replica (ready when this returns); stopped at the end of the test."""
-        process = ReplicaProcess(replica_id, {**self.env, **extra})
-        self.started.append(process)
-        return process.__enter__()
 
 
 @pytest.fixture(scope="session")
@@ -166,8 +137,3 @@ def cluster(
             process.stop()
             tail = "\n".join(process.output().splitlines()[-80:])
             print(f"--- replica {process.replica_id} (last lines) ---\n{tail}")
-
-
-def owner_of(response: Any) -> str:
-    """The replica that served a response (the forwarding header)."""
-    return str(response.headers.get("x-mt5gw-replica"))

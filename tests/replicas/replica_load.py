@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from conftest import Trader, owner_of
 from replica_process import ReplicaProcess
+from replica_support import Trader, owner_of
 from sim_control import SimControl
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Cluster, owner_of
 from replica_process import holders, query, wait_for
+from replica_support import Cluster, owner_of
 from websockets.asyncio.client import connect
 
 pytestmark = [pytest.mark.needs_binary("postgres"), pytest.mark.anyio]

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Cluster, Trader
 from replica_load import calls, record
 from replica_process import ReplicaProcess, execute_as, holders, leases, query, wait_for
+from replica_support import Cluster, Trader
 from sim_control import SimControl
 
 pytestmark = pytest.mark.needs_binary("postgres")

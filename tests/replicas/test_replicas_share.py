@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import Cluster, owner_of
 from replica_load import callers, calls, read_round_robin, record, switches
 from replica_process import REPLICA_SECRET, holders, leases, wait_for
+from replica_support import Cluster, owner_of
 from sim_control import SimControl
 
 pytestmark = pytest.mark.needs_binary("postgres")
