@@ -244,15 +244,16 @@ class Gateway:
         }
         self.factory = factory
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = (self.workdir / "gateway.log").open("wb")
         self._signer: tuple[Any, str, str, str] | None = None
 
     def start(self, *, deadline_s: float = 120.0) -> Gateway:
+        """Start the process (again, after :meth:`kill`: same port, database and log)."""
         command = [sys.executable, "-m", "uvicorn", "--factory", self.factory]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        self.process = subprocess.Popen(
-            command, cwd=self.workdir, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
-        )
+        with (self.workdir / "gateway.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         give_up = time.monotonic() + deadline_s
         while time.monotonic() < give_up:
             if self.process.poll() is not None:
@@ -272,6 +273,12 @@ class Gateway:
         assert self.process is not None
         return self.process.pid
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; :meth:`start` brings it back."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -280,7 +287,6 @@ class Gateway:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._log.close()
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -358,10 +364,18 @@ class PostgresCluster:
             shutil.chown(self.datadir, "postgres", "postgres")
         self._run([str(bindir / "initdb"), "-D", str(self.datadir), "-A", "trust", "-U",
                    "postgres", "--no-sync"])  # fmt: skip
-        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1"
-        self._run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
-                   str(self.datadir / "log"), "-w", "start"])  # fmt: skip
+        self.resume()
         self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`halt`), same port and data."""
+        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1"
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
+                   str(self.datadir / "log"), "-w", "start"])  # fmt: skip
+
+    def halt(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``), keeping its data for :meth:`resume`."""
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"])
 
     def _run(self, args: list[str]) -> None:
         command = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args

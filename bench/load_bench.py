@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,8 +78,22 @@ def deployment(
     return sim, gateway, tokens
 
 
+def drained(gateway: Gateway, bound_s: float = 120.0) -> None:
+    """Wait until the pool has nothing queued or in progress: wrk stops sending at its deadline,
+    but what it sent is still served, and would weigh on the next figure."""
+    give_up = time.monotonic() + bound_s
+    while time.monotonic() < give_up:
+        text = httpx.get(f"{gateway.url}/metrics", timeout=30).text
+        queued = re.search(r"^gateway_pool_queue_depth ([0-9.e+]+)$", text, re.M)
+        busy = re.search(r"^gateway_pool_busy_terminals ([0-9.e+]+)$", text, re.M)
+        if queued and busy and float(queued.group(1)) == 0 and float(busy.group(1)) == 0:
+            return
+        time.sleep(0.2)
+
+
 def reads_under_load(figures: Figures, gateway: Gateway, tokens: list[str], seconds: int) -> None:
     for clients in LEVELS:
+        drained(gateway)
         result = wrk(
             gateway.url, "/api/v1/account/info", tokens[:clients], connections=clients,
             seconds=seconds,
@@ -118,6 +134,7 @@ def trade_script(pairs: int) -> loadgen.Script:
 
 def trades_under_load(figures: Figures, gateway: Gateway, tokens: list[str]) -> None:
     for clients in LEVELS:
+        drained(gateway)
         pairs = max(1, 200 // clients)
         result = asyncio.run(
             loadgen.run("127.0.0.1", gateway.port, tokens[:clients], trade_script(pairs))

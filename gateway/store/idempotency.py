@@ -214,14 +214,14 @@ def store_row(
     body: Any,
     ttl: timedelta = DEFAULT_TTL,
     now: datetime | None = None,
-) -> bool:
+) -> Claim | None:
     """Record the answer of a call that claimed nothing before (it sent nothing) as completed;
-    ``False`` when the key is held already (that holder's answer stands)."""
+    when the key is held already, nothing is written and the holder's claim is returned (its
+    answer stands: a replay, or the call still in progress)."""
     holder = claim_row(tx, user_id=user_id, key=key, request_hash=request_hash, ttl=ttl, now=now)
-    if holder is not None:
-        return False
-    complete_row(tx, user_id=user_id, key=key, status_code=status_code, body=body)
-    return True
+    if holder is None:
+        complete_row(tx, user_id=user_id, key=key, status_code=status_code, body=body)
+    return holder
 
 
 async def complete(

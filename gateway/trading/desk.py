@@ -144,7 +144,7 @@ class Desk(Ledger):
         status, body, final = answer
         retcode = body.get("retcode") if isinstance(body.get("retcode"), int) else None
         try:
-            await self._settle(
+            holder = await self._settle(
                 action,
                 payload,
                 {"status": status, **body},
@@ -153,6 +153,8 @@ class Desk(Ledger):
             )
         except Exception as exc:
             raise await self._unknown(exc, action, payload) from exc
+        if holder is not None:  # sent nothing, and the key had an answer already: that one
+            return await self._held_answer(holder)
         self._reconcile()
         return answer
 
@@ -283,15 +285,15 @@ class Desk(Ledger):
         retcode: int | None,
         *,
         complete: tuple[int, Any] | None = None,
-    ) -> None:
+    ) -> Claim | None:
         """One transaction: the results of the sends, the key's answer (``complete``) and the
         audit entry. A key this call never claimed (it sent nothing) gets ``complete`` stored
-        if it is still free."""
+        if it is still free; if it is not, nothing is written and its holder is returned."""
         settled = [(e.row.request_id, e.state, e.result) for e in self.sent if e.state is not None]
         entry = self._audit_values(action, payload, outcome, retcode)
         user_id, key, claimed, fingerprint = self.user_id, self.key, self.claimed, self.fingerprint
 
-        def settle(tx: Tx) -> None:
+        def settle(tx: Tx) -> Claim | None:
             for request_id, state, result in settled:
                 trades.settle_row(tx, request_id, state, result)
             if key is not None and complete is not None:
@@ -300,8 +302,8 @@ class Desk(Ledger):
                     idempotency.complete_row(
                         tx, user_id=user_id, key=key, status_code=status, body=body
                     )
-                else:
-                    idempotency.store_row(
+                elif not settled:
+                    holder = idempotency.store_row(
                         tx,
                         user_id=user_id,
                         key=key,
@@ -309,9 +311,12 @@ class Desk(Ledger):
                         status_code=status,
                         body=body,
                     )
+                    if holder is not None:
+                        return holder
             audit.insert_row(tx, entry)
+            return None
 
-        await transact(self.sessions, settle)
+        return await transact(self.sessions, settle)
 
     async def _audit_alone(
         self, action: str, payload: dict[str, Any], outcome: dict[str, Any]

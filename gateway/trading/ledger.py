@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ log = logging.getLogger("gateway.trading")
 Reopen = Callable[[], AbstractAsyncContextManager[TerminalPort]]
 BACKGROUND_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 ABSENT_CONFIRMATIONS = 3  # successful look-ups finding nothing before "not executed"
+# ...and not before this long after the look-ups began: a send whose answer was lost may still
+# be waiting in the terminal server's queue (behind a slow call) and execute later; a retry
+# allowed by a premature "not executed" would then make a second order.
+ABSENT_AFTER_S = 30.0
 HEDGING = 2  # account_info().margin_mode of a retail hedging account
 _MARGIN_MODES: dict[str, int] = {}  # account id → margin mode (fixed for an account's life)
 _MARGIN_MODES_MAX = 10_000
@@ -87,6 +92,7 @@ class Ledger:
         absent = 0
         found: Sent | None = None
         position = 0
+        started = time.monotonic()
         for delay in BACKGROUND_DELAYS_S:
             await asyncio.sleep(delay)
             try:
@@ -95,7 +101,8 @@ class Ledger:
                         record = await probe(terminal)
                         if record is None:
                             absent += 1
-                            if absent < ABSENT_CONFIRMATIONS:
+                            waited = time.monotonic() - started
+                            if absent < ABSENT_CONFIRMATIONS or waited < ABSENT_AFTER_S:
                                 continue
                             sent = Sent(state="not_executed")
                         else:
