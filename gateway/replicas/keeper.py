@@ -45,6 +45,7 @@ MIN_WAKE_SPACING_S = 0.05  # wake-ups (NOTIFY, switches) coalesce into at most t
 DRAIN_STEP_S = 0.5  # how long one tick waits for a released terminal to finish its session
 EXPIRY_SLACK_S = 0.02  # wake this long after a lease's expiry (clocks: the database's)
 DEAD_ROWS_KEPT_S = 3600.0  # a dead replica's row stays this long (its orphans are resumed)
+ASK_TIMEOUT_S = 1.0  # a request waits at most this for the store's word on residency
 
 
 class LeaseKeeper:
@@ -110,27 +111,37 @@ class LeaseKeeper:
     def wake(self) -> None:
         self._wake.set()
 
+    def held_terminals(self) -> list[str]:
+        return self._holdings.held()
+
     # -- residency, asked for by a request ------------------------------------------------------
 
     async def announce(self, terminal: str, account: AccountKey) -> None:
         """Before ``terminal`` logs into ``account``: write it to the lease row and tell the
         others (one short transaction; a failure only delays it to the next renewal)."""
         try:
-            async with self._engine.begin() as conn:
-                if await leases.announce(conn, self.me, terminal, str(account), account.server):
-                    await leases.notify(conn, LEASES_CHANNEL, self.me)
+            await asyncio.wait_for(self._announce(terminal, account), ASK_TIMEOUT_S)
         except Exception as exc:
             log.info("announcing the account of terminal %s: %s", terminal, type(exc).__name__)
 
+    async def _announce(self, terminal: str, account: AccountKey) -> None:
+        async with self._engine.begin() as conn:
+            if await leases.announce(conn, self.me, terminal, str(account), account.server):
+                await leases.notify(conn, LEASES_CHANNEL, self.me)
+
     async def lookup(self, account: str) -> Remote | None:
-        """The live replica whose terminal holds ``account``, read from the store now."""
+        """The live replica whose terminal holds ``account``, read from the store now (None
+        also when the store does not answer within ``ASK_TIMEOUT_S``: served here then)."""
         try:
-            async with self._engine.connect() as conn:
-                found = await leases.resident(conn, self.me, account)
+            found = await asyncio.wait_for(self._resident_elsewhere(account), ASK_TIMEOUT_S)
         except Exception as exc:
             log.info("looking up where an account is: %s", type(exc).__name__)
             return None
         return Remote(*found) if found is not None else None
+
+    async def _resident_elsewhere(self, account: str) -> tuple[str, str] | None:
+        async with self._engine.connect() as conn:
+            return await leases.resident(conn, self.me, account)
 
     async def _loop(self) -> None:
         while True:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +43,7 @@ from gateway.replicas.interest import Interest, Watching
 from gateway.replicas.keeper import LeaseKeeper
 from gateway.replicas.leases import LEASES_CHANNEL, Board
 from gateway.replicas.listener import Listener
+from gateway.replicas.metrics import ReplicaCollector
 from gateway.replicas.orphans import OrphanWatch, stamp_connections
 from gateway.replicas.placement import ReplicaPlacement
 from gateway.replicas.settings import ReplicaSettings
@@ -178,17 +179,37 @@ async def replica_service(
         yield replicas
 
 
-def install_forwarding(app: FastAPI) -> None:
-    """Add :class:`ForwardingMiddleware` just inside the request log (whose access line then
-    shows the answer the caller got); call it in ``create_app``. It does nothing unless the
-    lifespan state holds a forwarder (``Replicas.state()``). ``ServedElsewhere`` gets a quiet
-    handler of its own: it is no error, the middleware forwards the request and drops this
-    answer."""
+def install_replicas(app: FastAPI) -> None:
+    """What ``create_app`` adds for several replicas (harmless with ``REPLICA_LEASES`` off):
+
+    - :class:`ForwardingMiddleware` just inside the request log (whose access line then shows
+      the answer the caller got); it does nothing unless the lifespan state holds a forwarder
+      (``Replicas.state()``);
+    - a quiet handler for ``ServedElsewhere``: no error, the middleware forwards the request
+      and drops this answer;
+    - ``gateway_replica_*`` metrics, read from the lifespan state's ``replicas``.
+    """
     stack = app.user_middleware
     logs: object = RequestLogMiddleware
     index = next((i for i, m in enumerate(stack) if m.cls is logs), -1)
     stack.insert(index + 1, Middleware(ForwardingMiddleware))
     app.add_exception_handler(ServedElsewhere, _to_be_forwarded)
+    collector = ReplicaCollector()
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        metrics.registry.register(collector)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
+        async with inner(app_) as state:
+            collector.replicas = (state or {}).get("replicas")
+            try:
+                yield state or {}
+            finally:
+                collector.replicas = None
+
+    app.router.lifespan_context = lifespan
 
 
 async def _to_be_forwarded(_: Request, exc: Exception) -> Response:

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 import gateway.main as main
 from gateway.config import Settings
-from gateway.replicas.service import install_forwarding, replica_service
+from gateway.replicas.service import install_replicas, replica_service
 from gateway.replicas.settings import ReplicaSettings
 from gateway.stream.install import install_stream
 from gateway.terminal.pool import TerminalPool
@@ -86,6 +86,6 @@ def create_app() -> FastAPI:
                 yield {**state, **replicas.state()}
 
     app.router.lifespan_context = lifespan
-    install_forwarding(app)
+    install_replicas(app)
     install_stream(app, **STREAM)
     return app

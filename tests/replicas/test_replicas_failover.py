@@ -173,3 +173,9 @@ def test_sigkill_mid_trading_terminals_return_and_each_key_has_one_order(
             orders = [ticket for client_id, ticket in opened if client_id in client_ids]
             assert orders == [answer["ticket"]], (key, rows, answer)
     assert sum(t.retries for t in traders) > 0  # the kill was felt
+    metrics = httpx.get(b.url + "/metrics", timeout=30).text
+    assert "gateway_replica_terminals_held 4.0" in metrics
+    resumed = next(
+        x for x in metrics.splitlines() if x.startswith("gateway_replica_orphans_resumed")
+    )
+    assert float(resumed.split()[-1]) >= 2  # the stranded order and the bare key
