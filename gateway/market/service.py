@@ -30,7 +30,7 @@ from gateway.market.schemas import (
 )
 from gateway.schemas import PrebuiltJSON, basis_fields, with_rows
 from gateway.terminal.errors import MT5Error
-from gateway.terminal.port import Record, TerminalPort
+from gateway.terminal.port import Call, Record, TerminalPort
 from gateway.terminal.servertime import ServerClocks, TimeBasis
 from gateway.timeparams import parse_range
 
@@ -220,12 +220,14 @@ async def bars(
 ) -> PrebuiltJSON:
     """The latest ``count`` bars, oldest first (the newest one may still be forming)."""
     tf = e.TIMEFRAMES[timeframe]
-    rates = await symbol_call(
-        terminal, symbol, lambda: terminal.copy_rates_from_pos(symbol, tf, 0, count)
-    )
+    calls: list[Call] = [
+        ("copy_rates_from_pos", (symbol, tf, 0, count), {}),
+        ("account_info", (), {}),
+    ]
+    rates, account = await symbol_call(terminal, symbol, lambda: terminal.batch(calls))
     if len(rates) == 0:
         raise await no_data(terminal, symbol)
-    basis = await clocks.basis(terminal)
+    basis = await clocks.basis(terminal, str(account["server"]))  # no second round trip
     head = {"symbol": symbol, "timeframe": timeframe, "count": len(rates)}
     rows = rows_json(rates, BAR_COLUMNS, basis)
     return PrebuiltJSON(with_rows(head, "data", rows, basis_fields(basis)))

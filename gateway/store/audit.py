@@ -15,6 +15,7 @@ an entry (``gateway.keys.audit`` tags the API key in use) is in these rows as we
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import bindparam, insert, inspect, select
@@ -49,6 +50,7 @@ def strip_secrets(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred field names ever: ours, and validated bodies'
 def _is_secret(name: str) -> bool:
     lowered = name.lower().replace("-", "_")
     return any(word in lowered for word in _SECRET_WORDS)
