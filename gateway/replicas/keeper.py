@@ -1,11 +1,13 @@
 """The lease keeper: renews this replica's terminal leases, takes free ones, gives extra ones up.
 
 Every ``renew_every_s`` (a third of the TTL), or at once when woken (another replica's leases
-changed, a terminal here switched accounts), one transaction:
+changed), two statements:
 
-1. marks this replica alive (``gateway_replicas``);
-2. renews the leases it holds, writing the account each terminal is logged into;
-3. reads the board (every lease, the live replicas).
+1. one marks this replica alive (``gateway_replicas``) and renews the leases it holds;
+2. one reads the board (every lease, the live replicas).
+
+A switch writes its account to the lease row before the login (:meth:`LeaseKeeper.announce`)
+and tells the other replicas, so they forward that account's requests here.
 
 Then it balances (and if another replica's lease expires before the next round, the next round
 comes right after that expiry): with ``n`` terminals and ``r`` live replicas each replica wants
@@ -77,8 +79,9 @@ class LeaseKeeper:
         self.acquired = 0  # leases taken since start
         self.lost = 0  # leases found taken or expired
         holdings.retry_s = max(1, math.ceil(self._period_s))
-        holdings.on_switch(lambda name, account: self.wake())
         holdings.announce = self.announce
+        holdings.on_switch(self._switched)
+        self._clearing: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -124,10 +127,22 @@ class LeaseKeeper:
         except Exception as exc:
             log.info("announcing the account of terminal %s: %s", terminal, type(exc).__name__)
 
-    async def _announce(self, terminal: str, account: AccountKey) -> None:
+    async def _announce(self, terminal: str, account: AccountKey | None) -> None:
+        name, server = (str(account), account.server) if account is not None else (None, None)
         async with self._engine.begin() as conn:
-            if await leases.announce(conn, self.me, terminal, str(account), account.server):
+            if await leases.announce(conn, self.me, terminal, name, server):
                 await leases.notify(conn, LEASES_CHANNEL, self.me)
+
+    def _switched(self, terminal: str, account: AccountKey | None) -> None:
+        """After a switch: if it failed (account unknown), the row stops naming the account."""
+        if account is None and self._holdings.is_held(terminal):
+            task = asyncio.get_running_loop().create_task(self._clear(terminal))
+            self._clearing.add(task)
+            task.add_done_callback(self._clearing.discard)
+
+    async def _clear(self, terminal: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._announce(terminal, None), ASK_TIMEOUT_S)
 
     async def lookup(self, account: str) -> Remote | None:
         """The live replica whose terminal holds ``account``, read from the store now (None
@@ -161,12 +176,10 @@ class LeaseKeeper:
     async def tick(self) -> None:
         holdings = self._holdings
         mine = set(holdings.held()) | self._releasing
-        accounts = {n: self._resident(n) for n in sorted(mine)}
         sent = time.monotonic()
-        async with self._engine.begin() as conn:
-            await leases.without_flush(conn)
-            await leases.heartbeat(conn, self.me, self._address, self._ttl_s)
-            renewed = await leases.renew(conn, self.me, accounts, self._ttl_s)
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            renewed = await leases.renew_round(conn, self.me, self._address, self._ttl_s)
             board = await leases.board(conn)
         took = time.monotonic() - sent
         if took > self._period_s / 2:
@@ -183,7 +196,7 @@ class LeaseKeeper:
         for name in sorted(renewed - mine):  # the guard took it out, but it was still ours
             log.info("terminal %s: lease renewed late; back in rotation", name)
             holdings.hold(name)
-        changed = mine != renewed or self._accounts_changed(board, accounts)
+        changed = mine != renewed
         changed |= await self._finish_releases()
         changed |= await self._balance(board)
         if changed:
@@ -202,20 +215,6 @@ class LeaseKeeper:
         expiry = board.next_expiry_s(self.me)
         if expiry is not None and expiry < self._period_s:
             asyncio.get_running_loop().call_later(max(0.0, expiry) + EXPIRY_SLACK_S, self.wake)
-
-    def _resident(self, name: str) -> tuple[str | None, str | None]:
-        account = self._holdings.account_of(name)
-        return (str(account), account.server) if account is not None else (None, None)
-
-    def _accounts_changed(
-        self, board: Board, accounts: dict[str, tuple[str | None, str | None]]
-    ) -> bool:
-        """Whether a terminal's account changed since the others last read it."""
-        before = self.board.leases
-        return any(
-            name in before and (before[name].account, before[name].server) != held
-            for name, held in accounts.items()
-        )
 
     def _renewed(self, sent: float) -> None:
         """Arm the guard: without another renewal, every terminal leaves at TTL - TTL/3."""

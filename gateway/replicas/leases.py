@@ -10,15 +10,19 @@ clocks differ still agree on who holds what. A lease is taken only when it is fr
 PostgreSQL locks the row for the first updater; a second one re-checks the condition against
 the committed row and finds it taken. Renewing is the same ``UPDATE`` restricted to ``owner =
 :me AND expires_at > now()``: a lease that expired is never silently renewed (someone may have
-taken it meanwhile), it is lost and taken again through the counted path. These functions take
-a connection inside a transaction; the caller commits.
+taken it meanwhile), it is lost and taken again through the counted path. The renewal and the
+board are one statement each, so a replica whose event loop is busy serving requests still
+renews in two round trips. These functions take a connection (inside a transaction, or in
+autocommit for those that are one statement); the caller commits.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -67,26 +71,6 @@ def _ttl(ttl_s: float) -> timedelta:
     return timedelta(seconds=ttl_s)
 
 
-async def without_flush(conn: AsyncConnection) -> None:
-    """Commit this transaction without waiting for the disk (``synchronous_commit = off``): for
-    renewals only. PostgreSQL flushes it within a fraction of a second anyway; a crash in that
-    window loses one renewal, so the store keeps the previous expiry, which is exactly when the
-    holder's own guard takes its terminals out. Takings and releases stay durable."""
-    await conn.execute(text("SET LOCAL synchronous_commit = off"))
-
-
-async def heartbeat(conn: AsyncConnection, me: str, address: str | None, ttl_s: float) -> None:
-    """This replica is alive until now + ttl (its row made on the first call)."""
-    stmt = insert(GatewayReplica).values(
-        id=me, address=address, started_at=func.now(), expires_at=func.now() + _ttl(ttl_s)
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[GatewayReplica.id],
-        set_={"address": address, "expires_at": func.now() + _ttl(ttl_s)},
-    )
-    await conn.execute(stmt)
-
-
 async def ensure(conn: AsyncConnection, terminals: Mapping[str, str | None]) -> None:
     """A lease row (free) for every terminal named, with its only server; existing rows stay."""
     for name, only_server in terminals.items():
@@ -101,46 +85,48 @@ async def ensure(conn: AsyncConnection, terminals: Mapping[str, str | None]) -> 
         await conn.execute(stmt.on_conflict_do_nothing(index_elements=[TerminalLease.terminal]))
 
 
-async def renew(
-    conn: AsyncConnection,
-    me: str,
-    accounts: Mapping[str, tuple[str | None, str | None]],
-    ttl_s: float,
-) -> set[str]:
-    """Renew every lease that is still ours and unexpired, recording the account each terminal
-    holds (``accounts``: terminal → (account, server); a terminal missing there: none known);
-    returns the terminals renewed."""
-    ours = select(TerminalLease.terminal).where(
-        TerminalLease.owner == me, TerminalLease.expires_at > func.now()
+RENEW_ROUND = text(
+    """
+    WITH flush AS (SELECT set_config('synchronous_commit', 'off', true)),
+    alive AS (
+        INSERT INTO gateway_replicas (id, address, started_at, expires_at)
+        VALUES (:me, :address, now(), now() + make_interval(secs => :ttl))
+        ON CONFLICT (id) DO UPDATE
+            SET address = EXCLUDED.address, expires_at = EXCLUDED.expires_at
+        RETURNING id
+    ),
+    renewed AS (
+        UPDATE terminal_leases
+        SET expires_at = now() + make_interval(secs => :ttl), updated_at = now()
+        WHERE owner = :me AND expires_at > now()
+        RETURNING terminal
     )
-    names = set(accounts) | set((await conn.execute(ours)).scalars())
-    renewed: set[str] = set()
-    for name in sorted(names):
-        account, server = accounts.get(name, (None, None))
-        stmt = (
-            update(TerminalLease)
-            .where(
-                TerminalLease.terminal == name,
-                TerminalLease.owner == me,
-                TerminalLease.expires_at > func.now(),
-            )
-            .values(
-                expires_at=func.now() + _ttl(ttl_s),
-                account=account,
-                server=server,
-                updated_at=func.now(),
-            )
-            .returning(TerminalLease.terminal)
-        )
-        if (await conn.execute(stmt)).scalar_one_or_none() is not None:
-            renewed.add(name)
-    return renewed
+    SELECT (SELECT count(*) FROM flush) AS flushed, (SELECT count(*) FROM alive) AS alive,
+        ARRAY(SELECT terminal FROM renewed) AS renewed
+    """
+)
+
+
+async def renew_round(
+    conn: AsyncConnection, me: str, address: str | None, ttl_s: float
+) -> set[str]:
+    """One statement, one round trip: this replica is alive until now + ttl (its row made on
+    the first call), and every lease still ours and unexpired is renewed; returns the
+    terminals renewed. The account a terminal holds is not written here (a renewal read before
+    a switch would undo the switch's word): :func:`announce` writes it before each login.
+    Committed without waiting for the disk (``synchronous_commit`` off for this statement): a
+    crash loses at most this renewal, and the store then keeps the previous expiry, exactly when
+    the holder's guard takes its terminals out. Takings and releases stay durable."""
+    params = {"me": me, "address": address, "ttl": float(ttl_s)}
+    row = (await conn.execute(RENEW_ROUND, params)).one()
+    return set(row.renewed or ())
 
 
 async def announce(
-    conn: AsyncConnection, me: str, terminal: str, account: str, server: str
+    conn: AsyncConnection, me: str, terminal: str, account: str | None, server: str | None
 ) -> bool:
-    """Record that ``terminal`` (ours, unexpired) is logging into ``account`` now."""
+    """Record that ``terminal`` (ours, unexpired) is logging into ``account`` now (None: its
+    account is unknown, after a failed login)."""
     stmt = (
         update(TerminalLease)
         .where(
@@ -224,24 +210,43 @@ async def leave(conn: AsyncConnection, me: str) -> None:
     await conn.execute(delete(GatewayReplica).where(GatewayReplica.id == me))
 
 
+BOARD = text(
+    """
+    SELECT now() AS now,
+        COALESCE((SELECT json_agg(json_build_object(
+            'terminal', terminal, 'owner', owner, 'generation', generation,
+            'account', account, 'server', server, 'only_server', only_server,
+            'expires_in_s', EXTRACT(EPOCH FROM expires_at - now()),
+            'live', owner IS NOT NULL AND expires_at > now()))
+            FROM terminal_leases), '[]') AS leases,
+        COALESCE((SELECT json_agg(json_build_object('id', id, 'address', address))
+            FROM gateway_replicas WHERE expires_at > now()), '[]') AS replicas
+    """
+)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 async def board(conn: AsyncConnection) -> Board:
-    now = (await conn.execute(select(func.now()))).scalar_one()
+    """Every lease and the live replicas, by the database's clock: one round trip."""
+    row = (await conn.execute(BOARD)).one()
     leases = {}
-    for row in (await conn.execute(select(TerminalLease))).mappings():
-        live = row["owner"] is not None and row["expires_at"] > now
-        leases[row["terminal"]] = Lease(
-            terminal=row["terminal"],
-            owner=row["owner"] if live else None,
+    for item in _json(row.leases):
+        live = bool(item["live"])
+        leases[item["terminal"]] = Lease(
+            terminal=item["terminal"],
+            owner=item["owner"] if live else None,
             live=live,
-            generation=row["generation"],
-            account=row["account"] if live else None,
-            server=row["server"] if live else None,
-            only_server=row["only_server"],
-            expires_in_s=(row["expires_at"] - now).total_seconds(),
+            generation=int(item["generation"]),
+            account=item["account"] if live else None,
+            server=item["server"] if live else None,
+            only_server=item["only_server"],
+            expires_in_s=float(item["expires_in_s"]),
         )
-    alive = select(GatewayReplica.id, GatewayReplica.address).where(GatewayReplica.expires_at > now)
-    replicas = {r.id: r.address for r in await conn.execute(alive)}
-    return Board(now=now, leases=leases, replicas=replicas)
+    replicas = {r["id"]: r["address"] for r in _json(row.replicas)}
+    return Board(now=row.now, leases=leases, replicas=replicas)
 
 
 async def forget_dead(conn: AsyncConnection, older_than_s: float) -> None:
