@@ -62,6 +62,8 @@ def test_every_account_scoped_endpoint_hides_other_users_accounts(as_user: UserC
             path = template.replace("{account_id}", foreign)
             for name, value in FILL.items():
                 path = path.replace("{" + name + "}", value)
+            if "{" in path:  # addressed by an id of its own (a webhook), checked first: 404 there
+                continue
             params = {"account_id": foreign} if by_query else {}
             has_body = method in ("POST", "PUT", "PATCH")
             response = bob.request(method, path, params=params, json={} if has_body else None)
