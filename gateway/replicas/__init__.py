@@ -24,8 +24,8 @@ one terminal; they differ in what a request for an account resident elsewhere co
 (``bench/replicas_bench.py``, same-run figures on a loaded 2-core VM, sim logins of 0.25 s):
 
 - forwarding costs one internal HTTP round trip: an account read through the other replica took
-  a p50 of 10-13 ms against 4-5 ms direct (the first replica's authentication and placement, an
-  ``httpx`` call, the answer relayed). Nothing else changes: the terminal stays where it is, its
+  a p50 of 7-13 ms against 2.6-5 ms direct (the first replica's authentication and placement,
+  an ``httpx`` call, the answer relayed). Nothing else changes: the terminal stays where it is, its
   queue, batching and fairness stay in one scheduler, and a burst for one account from clients
   spread over all replicas is still served by one terminal without a switch;
 - moving the lease costs its store part (a release and a take-over: p50 5-16 ms here), then the
@@ -38,7 +38,7 @@ So this package forwards; leases move only to balance the terminals between live
 joins or leaves), never per request. Forwarding is not free for throughput: a load balancer that
 spreads each user over both replicas makes half of the requests cross, and two replicas then
 served 0.4-0.7x the reads of one on that machine, while with each user sent to the replica
-holding its account (nothing crossing) 0.8-2x (noisy). Give the load balancer affinity by
-user where it can: a user's first request logs the account in on the replica it reaches, and
-the rest then stay there.
+holding its account (nothing crossing) they served 2x on a quiet run (0.8x on a busy one: the
+2 cores were the limit). Give the load balancer affinity by user where it can: a user's first
+request logs the account in on the replica it reaches, and the rest then stay there.
 """
