@@ -28,8 +28,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, NullPool, create_engine, event
 from sqlalchemy.engine import URL, Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from gateway.db import SQLITE_URLS, is_file, sqlite_configurer
 
@@ -87,18 +88,44 @@ class _Compiled:
 class Tx:
     """One ledger transaction (see :func:`transact`)."""
 
-    def __init__(self, dialect: Dialect, conn: Connection | None, raw: Any = None) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        conn: Connection | None,
+        raw: Any = None,
+        *,
+        single: bool = False,
+        driver: Any = None,
+    ) -> None:
         self.dialect = dialect
         self._conn = conn  # PostgreSQL: Core on a pooled connection
         self._raw = raw  # SQLite: the ledger's own sqlite3 connection
+        self._driver = driver  # PostgreSQL, one statement: the pooled asyncpg connection itself
+        self._single = single  # autocommit: one statement is the whole transaction
+        self._runs = 0
+
+    @property
+    def combines(self) -> bool:
+        """Whether this store runs several writes as one statement (PostgreSQL's data-modifying
+        WITH): the callers then use their combined statements."""
+        return self.dialect.name == "postgresql"
 
     def run(self, stmt: Statement, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute ``stmt`` with ``values``; the rows it returns (SELECT, RETURNING)."""
+        self._runs += 1
+        if self._single and self._runs > 1:
+            raise RuntimeError("a one-statement transaction ran a second statement")
         if self._conn is not None:
             result = self._conn.execute(stmt.core(self.dialect.name), values)
             return [tuple(r) for r in result.all()] if result.returns_rows else []
         compiled = stmt.compiled(self.dialect)
         params = compiled.params(values)
+        if self._driver is not None:
+            try:  # in the greenlet transact() runs ``work`` in: the driver's coroutine awaited
+                rows = await_only(self._driver.fetch(compiled.sql, *params))
+            except Exception as exc:
+                raise _driver_error(exc, compiled.sql, params) from exc
+            return [compiled.row(tuple(r)) for r in rows]
         try:
             cursor = self._raw.execute(compiled.sql, params)
             rows = cursor.fetchall() if compiled.results else []
@@ -234,20 +261,60 @@ def _close_writer(sync_engine: Engine) -> None:
 
 
 async def transact(
-    target: async_sessionmaker[AsyncSession] | AsyncEngine, work: Callable[[Tx], T]
+    target: async_sessionmaker[AsyncSession] | AsyncEngine,
+    work: Callable[[Tx], T],
+    *,
+    one_statement: bool = False,
 ) -> T:
     """Run ``work`` as one transaction: it commits when ``work`` returns and rolls back when it
     raises. SQLite runs it in one go on the ledger's own connection (see ``_SqliteWriter``);
     PostgreSQL on a pooled asyncpg connection, each statement one round trip of an already
     prepared statement. ``work`` must not touch context variables (on SQLite it may run in
     another thread) and may run twice (SQLite retries it in the ledger thread when it found the
-    write lock taken): it only runs statements."""
+    write lock taken): it only runs statements.
+
+    ``one_statement``: ``work`` runs a single statement, which is then its own transaction on
+    PostgreSQL: one round trip on the asyncpg connection itself (no BEGIN and COMMIT round
+    trips, no SQLAlchemy execution machinery; the statement is atomic)."""
     engine = target if isinstance(target, AsyncEngine) else _bind_of(target)
     writer = _writer_of(engine)
     if writer is not None:
         return await writer.run(work)
+    if one_statement and engine.dialect.driver == "asyncpg":
+        return await _one_statement(engine, work)
     async with engine.begin() as conn:
         return await conn.run_sync(lambda sync: work(Tx(sync.dialect, sync)))
+
+
+async def _one_statement(engine: AsyncEngine, work: Callable[[Tx], T]) -> T:
+    """PostgreSQL: ``work``'s one statement straight on the pooled asyncpg connection, outside
+    any transaction block (so it commits on its own: one round trip), with SQLAlchemy's codecs
+    and our compiled SQL; a connection the error leaves unusable is invalidated."""
+    async with engine.connect() as conn:
+        pooled = await conn.get_raw_connection()
+        tx = Tx(conn.dialect, None, single=True, driver=pooled.driver_connection)
+        try:
+            return await greenlet_spawn(work, tx)
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                await conn.invalidate(exc)
+            raise
+
+
+def _driver_error(exc: Exception, sql: str, params: Sequence[Any]) -> Exception:
+    """asyncpg's exception as SQLAlchemy's, as the rest of the store raises them: a lost or
+    refused connection is an ``OperationalError`` with ``connection_invalidated`` (a 503);
+    a constraint an ``IntegrityError``; anything else a ``DBAPIError``."""
+    import asyncpg
+
+    lost = isinstance(
+        exc, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+    ) or exc.__class__.__name__ in ("ConnectionDoesNotExistError", "CannotConnectNowError")
+    if lost:
+        return OperationalError(sql, tuple(params), exc, connection_invalidated=True)
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, tuple(params), exc)
+    return DBAPIError(sql, tuple(params), exc)
 
 
 def _bind_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:

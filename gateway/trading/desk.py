@@ -172,14 +172,8 @@ class Desk(Ledger):
         user_id, account_id, fingerprint = self.user_id, self.account_id, self.fingerprint
         request = dict(prepared.request)
 
-        def before_send(tx: Tx) -> Claim | None:
-            if claim is not None:
-                holder = idempotency.claim_row(
-                    tx, user_id=user_id, key=claim, request_hash=fingerprint
-                )
-                if holder is not None:
-                    return holder
-            trades.insert_row(
+        def before_send(tx: Tx) -> bool:
+            return trades.insert_claiming(
                 tx,
                 request_id=row.request_id,
                 user_id=user_id,
@@ -187,12 +181,10 @@ class Desk(Ledger):
                 client_id=client_id,
                 request=request,
                 idempotency_key=key,
+                claim_hash=fingerprint if claim is not None else None,
             )
-            return None
 
-        holder = await transact(self.sessions, before_send)
-        if holder is not None:
-            raise _KeyHeld(holder)
+        await self._insert_before_send(before_send, claim)
         self.claimed = self.claimed or claim is not None
         probe = prepared.probe or ByClientId(client_id, prepared.symbol, prepared.server_now_s)
         entry = _Send(row, prepared, probe, owns_key)
@@ -206,6 +198,16 @@ class Desk(Ledger):
         status, body = result_body(prepared, sent, row.request_id, client_id, position)
         entry.settle(state_of(sent), status, body)
         return status, body, sent.state != "unknown"
+
+    async def _insert_before_send(self, insert: Callable[[Tx], bool], claim: str | None) -> None:
+        """The row (and the claim of ``claim``) committed; a key held raises ``_KeyHeld``."""
+        for _ in range(3):  # a held key that turns out expired is gone: claim it again
+            if await transact(self.sessions, insert, one_statement=True):
+                return
+            holder = await self._holder()
+            if holder is not None:
+                raise _KeyHeld(holder)
+        raise RuntimeError(f"the Idempotency-Key {claim!r} could not be claimed")
 
     # -- failures ------------------------------------------------------------------------------
 
@@ -292,31 +294,28 @@ class Desk(Ledger):
         settled = [(e.row.request_id, e.state, e.result) for e in self.sent if e.state is not None]
         entry = self._audit_values(action, payload, outcome, retcode)
         user_id, key, claimed, fingerprint = self.user_id, self.key, self.claimed, self.fingerprint
+        completion = None
+        if key is not None and complete is not None and claimed:
+            completion = (user_id, key, complete[0], complete[1])
+        store = key is not None and complete is not None and not claimed and not settled
 
         def settle(tx: Tx) -> Claim | None:
-            for request_id, state, result in settled:
-                trades.settle_row(tx, request_id, state, result)
-            if key is not None and complete is not None:
-                status, body = complete
-                if claimed:
-                    idempotency.complete_row(
-                        tx, user_id=user_id, key=key, status_code=status, body=body
-                    )
-                elif not settled:
-                    holder = idempotency.store_row(
-                        tx,
-                        user_id=user_id,
-                        key=key,
-                        request_hash=fingerprint,
-                        status_code=status,
-                        body=body,
-                    )
-                    if holder is not None:
-                        return holder
-            audit.insert_row(tx, entry)
+            if store and key is not None and complete is not None:  # sent nothing: keep the answer
+                holder = idempotency.store_row(
+                    tx,
+                    user_id=user_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=complete[0],
+                    body=complete[1],
+                )
+                if holder is not None:
+                    return holder
+            trades.settle_with_audit(tx, settled, completion, entry)
             return None
 
-        return await transact(self.sessions, settle)
+        single = not store and len(settled) <= 1 and all(r is not None for _, _, r in settled)
+        return await transact(self.sessions, settle, one_statement=single)
 
     async def _audit_alone(
         self, action: str, payload: dict[str, Any], outcome: dict[str, Any]

@@ -130,18 +130,15 @@ class Ledger:
             ip=None,
         )
         user_id, state = self.user_id, state_of(sent)
+        release = key is not None and sent.state == "not_executed"
+        completion = (user_id, key, status, body) if key is not None and not release else None
 
         def settle(tx: Tx) -> None:
-            trades.settle_row(tx, row.request_id, state, body)
-            if key is not None and sent.state == "not_executed":
+            if release and key is not None:
                 idempotency.release_row(tx, user_id=user_id, key=key)
-            elif key is not None:
-                idempotency.complete_row(
-                    tx, user_id=user_id, key=key, status_code=status, body=body
-                )
-            audit.insert_row(tx, entry)
+            trades.settle_with_audit(tx, [(row.request_id, state, body)], completion, entry)
 
-        await transact(self.sessions, settle)
+        await transact(self.sessions, settle, one_statement=not release)
         log.info("trade request %s reconciled: %s", row.request_id, sent.state)
 
 

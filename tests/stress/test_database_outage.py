@@ -15,6 +15,7 @@ import time
 from collections import Counter
 
 import httpx
+import loadgen
 import pytest
 from stress_support import (
     MAGIC_BASE,
@@ -27,16 +28,34 @@ from stress_support import (
     netting_order,
     pg_available,
     report,
-    settle_keys,
+    settle_key,
     size,
     stopping,
 )
 
 pytestmark = pytest.mark.needs_binary("postgres")
 
-KEYS = size(60, 400)
 TRADERS = 6
 READERS = 4
+
+
+async def trade_until(
+    port: int, tokens: list[str], stop: threading.Event, outcomes: list[KeyOutcome]
+) -> None:
+    """Each trader settles one key after another until ``stop`` (then finishes its key)."""
+
+    async def trader(token: str) -> None:
+        conn = loadgen.Connection("127.0.0.1", port, token)
+        try:
+            while not stop.is_set():
+                outcome = KeyOutcome(f"db-{len(outcomes)}", MAGIC_BASE + len(outcomes))
+                outcomes.append(outcome)
+                deadline = time.monotonic() + 240
+                await settle_key(conn, outcome, netting_order(outcome), deadline=deadline)
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(trader(t) for t in tokens))
 
 
 class Readers:
@@ -81,12 +100,11 @@ def test_postgres_down_then_back_under_load() -> None:
             headers = {"Authorization": f"Bearer {token}"}
             assert httpx.get(f"{gw.url}/api/v1/account/info", headers=headers).status_code == 200
         readers = Readers(gw.url, reader_tokens).start()
-        outcomes = [KeyOutcome(f"db-{i}", MAGIC_BASE + i) for i in range(KEYS)]
+        outcomes: list[KeyOutcome] = []
         trader_tokens = [gw.token(f"trader-{i}") for i in range(TRADERS)]
+        stop = threading.Event()
         traders = threading.Thread(
-            target=lambda: asyncio.run(
-                settle_keys(gw.port, trader_tokens, outcomes, netting_order, bound_s=240)
-            ),
+            target=lambda: asyncio.run(trade_until(gw.port, trader_tokens, stop, outcomes)),
             daemon=True,
         )
         traders.start()
@@ -94,9 +112,11 @@ def test_postgres_down_then_back_under_load() -> None:
         cluster.halt()
         readers.phase = "down"
         time.sleep(size(2.0, 8.0))
-        during = Counter(s for o in outcomes for s in o.seen.elements())
+        during = Counter(s for o in list(outcomes) for s in o.seen.elements())
         cluster.resume()
         readers.phase = "after"
+        time.sleep(size(1.0, 3.0))
+        stop.set()
         traders.join(300)
         readers.finish()
         orders = [
