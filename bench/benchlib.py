@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
 import os
 import shutil
@@ -34,12 +33,19 @@ for extra in (ROOT, ROOT / "tests" / "terminal"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+# Re-exported: the benchmarks import everything from here.
+from pgcluster import PostgresCluster as PostgresCluster  # noqa: E402
+from pgcluster import pg_bindir as pg_bindir  # noqa: E402
+from pgcluster import sqlite_commit_floor_ms as sqlite_commit_floor_ms  # noqa: E402
 from server_process import (  # noqa: E402
     TerminalServerProcess,
     free_ports,
     start_terminal_server,
 )
 from sim_control import SimControl  # noqa: E402
+from wrkrun import WrkResult as WrkResult  # noqa: E402
+from wrkrun import machine_line as machine_line  # noqa: E402
+from wrkrun import wrk as wrk  # noqa: E402
 
 WEDNESDAY_NOON_MS = 1_795_003_200_000  # 2026-11-18 12:00 UTC: every market of the catalog open
 SERVER = "Sim-Demo"
@@ -130,6 +136,15 @@ def pct(samples: Sequence[float], q: float) -> float:
 
 def p50(samples: Sequence[float]) -> float:
     return statistics.median(samples) * 1000 if samples else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, all its threads (schedstat: nanoseconds)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 def timed(action: Any) -> float:
@@ -337,126 +352,6 @@ class Gateway:
         self.stop()
 
 
-# -- PostgreSQL -----------------------------------------------------------------------------------
-
-
-def pg_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-class PostgresCluster:
-    """A throwaway PostgreSQL cluster on a loopback port, durable as shipped: ``fsync`` and
-    ``synchronous_commit`` on (the test suites turn fsync off; a benchmark of a ledger must
-    not). ``set_fsync(False)`` shows what the disk's flushes cost."""
-
-    def __init__(self) -> None:
-        bindir = pg_bindir()
-        if bindir is None:
-            raise RuntimeError("PostgreSQL binaries not found (apt-get install -y postgresql)")
-        self.bindir = bindir
-        self.datadir = Path(tempfile.mkdtemp(prefix="mt5gw-bench-pg-"))
-        self.port = free_ports(1)[0]
-        if os.geteuid() == 0:
-            shutil.chown(self.datadir, "postgres", "postgres")
-        self._run([str(bindir / "initdb"), "-D", str(self.datadir), "-A", "trust", "-U",
-                   "postgres", "--no-sync"])  # fmt: skip
-        self.resume()
-        self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def resume(self) -> None:
-        """Start the server (again, after :meth:`halt`), same port and data."""
-        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1"
-        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
-                   str(self.datadir / "log"), "-w", "start"])  # fmt: skip
-
-    def halt(self) -> None:
-        """Stop the server (``pg_ctl stop -m fast``), keeping its data for :meth:`resume`."""
-        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"])
-
-    def _run(self, args: list[str]) -> None:
-        command = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-        subprocess.run(command, check=True, capture_output=True, text=True)
-
-    def sql(self, statement: str, database: str = "postgres") -> Any:
-        import asyncpg
-
-        async def run() -> Any:
-            conn = await asyncpg.connect(self.dsn.rsplit("/", 1)[0] + "/" + database)
-            try:
-                return await conn.fetch(statement)
-            finally:
-                await conn.close()
-
-        return asyncio.run(run())
-
-    def new_database(self) -> str:
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        self.sql(f'CREATE DATABASE "{name}"')
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def set_fsync(self, on: bool) -> None:
-        self.sql(f"ALTER SYSTEM SET fsync = {'on' if on else 'off'}")
-        self.sql("SELECT pg_reload_conf()")
-
-    def version(self) -> str:
-        return str(self.sql("SHOW server_version")[0][0])
-
-    def commit_floor_ms(self, runs: int = 100) -> float:
-        """p50 of one small INSERT committed on its own: what durability costs here."""
-        import asyncpg
-
-        async def run() -> float:
-            conn = await asyncpg.connect(self.dsn)
-            try:
-                await conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (v text)")
-                samples = []
-                for _ in range(runs):
-                    started = time.perf_counter()
-                    await conn.execute("INSERT INTO bench_floor (v) VALUES ($1)", "x" * 200)
-                    samples.append(time.perf_counter() - started)
-                return p50(samples)
-            finally:
-                await conn.close()
-
-        return asyncio.run(run())
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast",
-                       "stop"])  # fmt: skip
-        shutil.rmtree(self.datadir, ignore_errors=True)
-
-    def __enter__(self) -> PostgresCluster:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def sqlite_commit_floor_ms(synchronous: str, runs: int = 100) -> float:
-    """p50 of one small INSERT committed on its own with the stdlib driver (WAL)."""
-    import sqlite3
-
-    folder = Path(tempfile.mkdtemp(prefix="mt5gw-bench-sqlite-"))
-    try:
-        conn = sqlite3.connect(folder / "floor.db", isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("CREATE TABLE t (v text)")
-        samples = [
-            timed(lambda: conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 200,)))
-            for _ in range(runs)
-        ]
-        conn.close()
-        return p50(samples)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def port_open(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -471,98 +366,3 @@ def stopping(*things: Any) -> Iterator[None]:
         for thing in reversed(things):
             with contextlib.suppress(Exception):
                 thing.stop()
-
-
-# -- wrk ------------------------------------------------------------------------------------------
-
-WRK_SCRIPT = """
-local tokens = {}
-local path = "/"
-local i = 0
-init = function(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
-  path = args[2]
-  i = math.random(#tokens)
-end
-request = function()
-  i = i % #tokens + 1
-  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. tokens[i]})
-end
-"""
-
-
-@dataclass
-class WrkResult:
-    requests: int
-    seconds: float
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    errors: int  # non-2xx/3xx answers
-    socket_errors: int
-
-    def as_extra(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _wrk_ms(text: str) -> float:
-    number = float(text.rstrip("usm"))
-    if text.endswith("us"):
-        return number / 1000
-    if text.endswith("ms"):
-        return number
-    return number * 1000  # seconds
-
-
-def wrk(url: str, path: str, tokens: Sequence[str], *, connections: int, seconds: int,
-        threads: int = 2) -> WrkResult:  # fmt: skip
-    """Debian's wrk against ``url + path`` for ``seconds``, rotating ``tokens`` per request."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise RuntimeError("wrk not found (apt-get install -y wrk)")
-    folder = Path(tempfile.mkdtemp(prefix="mt5gw-bench-wrk-"))
-    try:
-        (folder / "tokens.txt").write_text("\n".join(tokens) + "\n")
-        (folder / "rotate.lua").write_text(WRK_SCRIPT)
-        command = [binary, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s",
-                   "--latency", "--timeout", "30s", "-s", str(folder / "rotate.lua"), url, "--",
-                   str(folder / "tokens.txt"), path]  # fmt: skip
-        out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120).stdout
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    latency: dict[str, float] = {}
-    requests, duration, errors, socket_errors = 0, float(seconds), 0, 0
-    for line in out.splitlines():
-        words = line.split()
-        if len(words) == 2 and words[0] in ("50%", "99%"):
-            latency[words[0]] = _wrk_ms(words[1])
-        elif "requests in" in line:
-            requests = int(words[0])
-            duration = float(words[3].rstrip(",s"))
-        elif line.strip().startswith("Non-2xx"):
-            errors = int(words[-1])
-        elif line.strip().startswith("Socket errors"):
-            socket_errors = sum(int(w.rstrip(",")) for w in words[3::2])
-    if not requests:
-        raise RuntimeError(f"wrk gave no figures:\n{out}")
-    return WrkResult(
-        requests=requests,
-        seconds=duration,
-        rate=requests / duration,
-        p50_ms=latency.get("50%", float("nan")),
-        p99_ms=latency.get("99%", float("nan")),
-        errors=errors,
-        socket_errors=socket_errors,
-    )
-
-
-def machine_line() -> str:
-    """CPU model and cores, for figures whose meaning depends on them (throughput)."""
-    model = "unknown CPU"
-    if Path("/proc/cpuinfo").exists():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return f"{model}, {os.cpu_count()} cores, load average {load}"

@@ -32,6 +32,7 @@ from benchlib import (
     Figure,
     Figures,
     Gateway,
+    cpu_seconds,
     machine_line,
     p50,
     pct,
@@ -60,19 +61,24 @@ def prepare_holdings(api: httpx.Client) -> None:
         api.post("/orders", json=body).raise_for_status()
 
 
-def section_reads(figures: Figures, api: httpx.Client, port: int, iterations: int) -> None:
+def section_reads(
+    figures: Figures, api: httpx.Client, port: int, iterations: int, pid: int
+) -> None:
     loop = asyncio.new_event_loop()
     raw = RpycTerminal("raw", "127.0.0.1", port)
     loop.run_until_complete(raw.call("initialize"))
     loop.run_until_complete(raw.login(10001, "demo-10001", "Sim-Demo", 60_000))
     samples: dict[str, list[float]] = defaultdict(list)
     paths = {"account": "/account/info", "positions": "/positions", "orders": "/orders"}
+    cpu: dict[str, float] = defaultdict(float)
     for index in range(iterations + 20):
         keep = index >= 20  # the first ones warm caches and connections
         for name, path in paths.items():
+            used = cpu_seconds(pid)
             took = timed(lambda path=path: api.get(path, headers=IDENTITY).raise_for_status())
             if keep:
                 samples[name].append(took)
+                cpu[name] += cpu_seconds(pid) - used
         took = timed(lambda: loop.run_until_complete(raw.account_info()))
         took_pos = timed(lambda: loop.run_until_complete(raw.positions_get()))
         if keep:
@@ -91,6 +97,18 @@ def section_reads(figures: Figures, api: httpx.Client, port: int, iterations: in
             baseline=p50(samples["raw account"]),
             baseline_name="raw account_info() p50",
             extra={"p99_ms": pct(samples["account"], 0.99)},
+        )
+    )
+    figures.add(
+        Figure(
+            section,
+            "gateway CPU per account read",
+            cpu["account"] * 1000 / iterations,
+            "ms",
+            note="CPU time of the gateway process (all threads) per request, averaged over "
+            f"{iterations}; positions "
+            f"{cpu['positions'] * 1000 / iterations:.2f} ms, orders "
+            f"{cpu['orders'] * 1000 / iterations:.2f} ms",
         )
     )
     for name in ("positions", "orders"):
@@ -227,7 +245,7 @@ def main(args: argparse.Namespace) -> int:
         gateway.start()
         with gateway.client() as api:
             prepare_holdings(api)
-            section_reads(figures, api, sim.port, args.iterations)
+            section_reads(figures, api, sim.port, args.iterations, gateway.pid)
             section_bars(figures, api, sim.port, args.bars)
         section_throughput(figures, gateway, args.seconds)
     figures.save()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["protocol", "gateway", "trade", "read", "load", "multi_account", "broadcast"]
+ORDER = ["protocol", "gateway", "trade", "read", "load", "multi_account", "broadcast", "replicas"]
 TARGET_TEXT = {
     "max": "<= {t:g} {u}",
     "min": ">= {t:g} {u}",

@@ -34,6 +34,7 @@ BENCHES = {
     "load": ["load_bench.py"],
     "multi_account": ["multi_account_bench.py"],
     "broadcast": ["broadcast_bench.py"],
+    "replicas": ["replicas_bench.py"],
 }
 
 

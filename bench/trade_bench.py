@@ -39,6 +39,7 @@ from benchlib import (
     Figures,
     Gateway,
     PostgresCluster,
+    cpu_seconds,
     p50,
     pct,
     sqlite_commit_floor_ms,
@@ -202,12 +203,24 @@ def scenario(
         for _ in range(5):  # warm: connections, caches, compiled statements
             gateway_round(api, raw, defaultdict(list))
         before = scrape(gateway)
+        cpu_before = cpu_seconds(gateway.pid)
         for _ in range(iterations):
             gateway_round(api, raw, samples)
+        cpu_ms = (cpu_seconds(gateway.pid) - cpu_before) * 1000 / iterations
         profile = breakdown(before, scrape(gateway), iterations)
     raw.close_all()
     section = "trading"
     medians = {name: p50(values) for name, values in samples.items()}
+    figures.add(
+        Figure(
+            section,
+            f"{label}: gateway CPU per iteration (7 trade calls)",
+            cpu_ms,
+            "ms",
+            note="CPU time of the gateway process (all threads) over the measured iterations: "
+            "what the calls cost it, much less sensitive to the machine's load than latency",
+        )
+    )
     chosen = OPERATIONS if full else ("open", "close", "open_key", "close_key")
     for op in chosen:
         base_name = f"raw {RAW_OF[op]}"
