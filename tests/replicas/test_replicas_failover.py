@@ -18,6 +18,9 @@ from replica_process import ReplicaProcess, execute_as, holders, leases, query, 
 from replica_support import Cluster, Trader
 from sim_control import SimControl
 
+from gateway.store.idempotency import request_hash
+from gateway.trading.schemas import TradeBody
+
 pytestmark = pytest.mark.needs_binary("postgres")
 
 SETTLE_S = 120.0  # a key must have its final answer within this (safety bound only)
@@ -31,8 +34,14 @@ PENDING_OF_A = (
 )
 BARE_KEY = (
     "INSERT INTO idempotency_keys (user_id, key, request_hash, status, created_at, expires_at)"
-    " VALUES ($1, $2, 'claimed-by-A', 'in_progress', now(), now() + interval '1 day')"
+    " VALUES ($1, $2, $3, 'in_progress', now(), now() + interval '1 day')"
 )
+
+
+def fingerprint(account_id: str) -> str:
+    """The request hash A would have claimed the key with, for ``ORDER`` (the desk's)."""
+    body = TradeBody.model_validate(ORDER).model_dump(mode="json")
+    return request_hash({"action": "trade.open", "account_id": account_id, **body})
 
 
 @dataclass
@@ -118,7 +127,8 @@ def test_sigkill_mid_trading_terminals_return_and_each_key_has_one_order(
     stranded = wait_for(lambda: query(c.dsn, PENDING_OF_A), 30, "an order of A in flight")
     late = Trading(c.traders[4], [b, b], b, killed, stop)
     bare_key = f"k-bare-{uuid.uuid4().hex}"
-    execute_as(c.dsn, "A", BARE_KEY, late.trader.user_id, bare_key)
+    claimed = fingerprint(late.trader.account_id)
+    execute_as(c.dsn, "A", BARE_KEY, late.trader.user_id, bare_key, claimed)
     a.kill()
     killed.set()
     wait_for(lambda: set(holders(c.dsn).values()) == {"B"}, ttl_s + 30, "B holding all four")
