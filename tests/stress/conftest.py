@@ -7,6 +7,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for extra in (HERE, HERE.parents[1] / "bench", HERE.parent / "terminal"):
+for extra in (HERE.parents[1] / "bench", HERE.parent / "terminal"):
     if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+        sys.path.append(str(extra))  # appended: nothing here shadows another folder's modules

@@ -29,7 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 for extra in (REPO / "bench", REPO / "tests" / "terminal"):
     if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+        sys.path.append(str(extra))
 
 import loadgen  # noqa: E402
 from benchlib import Gateway, PostgresCluster, pg_bindir, stopping  # noqa: E402
