@@ -44,8 +44,12 @@ typecheck: $(VENV)/.installed
 clients-ts:  ## build and type-check the TypeScript client (and the console's JS)
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm run typecheck
 
+# The suite waits on real servers far more than it computes: three workers (pytest-xdist), each
+# running whole files (their servers are module- and session-scoped), fill two cores.
+PYTEST_WORKERS ?= 3
+
 pytest: $(VENV)/.installed
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test: lint typecheck clients-ts pytest  ## lint, type-check and run the whole suite
 

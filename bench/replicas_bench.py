@@ -48,8 +48,6 @@ from benchlib import (  # noqa: E402
     wrk,
 )
 
-from gateway.config import Settings  # noqa: E402
-
 TERMINALS = 4
 LOGIN_DELAY_S = 0.25
 FIRST_LOGIN = 30001
@@ -60,24 +58,17 @@ SECTION = "replicas (4 terminals, 4 accounts, PostgreSQL)"
 
 
 class Replica(Gateway):
-    """A gateway process with terminal leases; the factory is the gateway's own once its
-    settings know ``REPLICA_LEASES``, until then the replica tests' wiring of it."""
+    """A gateway process with terminal leases (``REPLICA_LEASES=true``)."""
 
     def __init__(self, name: str, ports: list[int], database_url: str, key: str, **kw: Any):
-        if "replica_leases" in Settings.model_fields:
-            factory = "gateway.main:create_app"
-        else:
-            factory = "replica_app:create_app"
-        super().__init__(
-            ports, database_url=database_url, encryption_key=key, factory=factory, **kw
-        )
+        super().__init__(ports, database_url=database_url, encryption_key=key, **kw)
         self.name = name
         self.env.update(
             REPLICA_LEASES="true",
             REPLICA_ID=name,
             REPLICA_ADDRESS=self.url,
             REPLICA_SECRET=SECRET,
-            PYTHONPATH=f"{ROOT}:{ROOT / 'terminal-image'}:{ROOT / 'tests' / 'replicas'}",
+            PYTHONPATH=f"{ROOT}:{ROOT / 'terminal-image'}",
         )
 
 

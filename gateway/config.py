@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     stream_quote_interval_s: float = Field(default=0.25, gt=0, le=60)
     stream_account_interval_s: float = Field(default=1.0, gt=0, le=600)
     stream_away_poll_s: float = Field(default=60.0, ge=0, le=86_400)
-    stream_event_retention_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    stream_event_retention_s: float = Field(default=86_400.0, ge=1, le=30 * 86_400)
     stream_max_connections_per_user: int = Field(default=5, ge=1, le=1000)
     stream_max_symbols_per_user: int = Field(default=100, ge=1, le=10_000)
     stream_client_queue: int = Field(default=1000, ge=10, le=1_000_000)
@@ -176,6 +176,14 @@ class Settings(BaseSettings):
     session_ttl_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
     api_key_cache_s: float = Field(default=5.0, ge=0, le=60)
     api_keys_per_user: int = Field(default=50, ge=1, le=10_000)
+
+    # Several gateway replicas sharing the terminals through PostgreSQL (gateway/replicas).
+    replica_leases: bool = False  # lease terminals in the store; off: this gateway holds all
+    replica_id: str = Field(default="", max_length=120, pattern=r"^[A-Za-z0-9._:-]*$")
+    replica_address: str = Field(default="", max_length=2048)  # http://10.0.0.5:8000
+    replica_secret: SecretStr | None = None  # shared by the replicas; proves a forwarded request
+    replica_lease_ttl_s: float = Field(default=10.0, ge=1, le=600)
+    replica_forward_timeout_s: float = Field(default=120.0, gt=0, le=3600)
 
     console: bool = False  # the operator console at /console (`make run` turns it on)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -235,7 +243,7 @@ class Settings(BaseSettings):
             secret = self.supabase_jwt_secret.get_secret_value()
             if _is_placeholder(secret) or len(secret) < 32:
                 raise ValueError("SUPABASE_JWT_SECRET is a placeholder or dev secret")
-        for name in ("terminal_secret", "mt5_encryption_keys"):
+        for name in ("terminal_secret", "mt5_encryption_keys", "replica_secret"):
             value: SecretStr | None = getattr(self, name)
             if value is not None and _is_placeholder(value.get_secret_value()):
                 raise ValueError(f"{name.upper()} is a placeholder or dev secret")

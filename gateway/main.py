@@ -19,7 +19,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import httpx
 from fastapi import Depends, FastAPI
@@ -36,6 +36,7 @@ from gateway.auth.admin import router as admin_router
 from gateway.auth.devkeys import load_settings, with_dev_secrets
 from gateway.auth.install import install_identity
 from gateway.auth.router import router as auth_router
+from gateway.auth.schemas import User
 from gateway.auth.throttle import LoginThrottle, policy_of
 from gateway.auth.verifier import TokenVerifier, make_verifier
 from gateway.broadcast import service as broadcasts
@@ -56,6 +57,9 @@ from gateway.logs import RequestLogMiddleware, configure_from_settings, configur
 from gateway.market.router import router as market_router
 from gateway.metrics import MeteredTerminal, Metrics, install_metrics
 from gateway.portfolio.router import router as portfolio_router
+from gateway.replicas.bus import ReplicaBus
+from gateway.replicas.forwarding import Forwarder
+from gateway.replicas.service import Replicas, install_replicas, replica_service
 from gateway.store.crypto import Keyring, KeyringError
 from gateway.stream.install import install_stream
 from gateway.terminal.embedded import EmbeddedSimulator
@@ -65,7 +69,7 @@ from gateway.terminal.port import TerminalPort
 from gateway.terminal.rpyc_client import RpycTerminal, TlsConfig
 from gateway.terminal.servertime import ServerClocks
 from gateway.trading.deps import reopener
-from gateway.trading.desk import Reconciliations
+from gateway.trading.desk import Reconciliations, Reopen
 from gateway.trading.resume import resume_unresolved
 from gateway.trading.router import router as trading_router
 
@@ -99,6 +103,9 @@ class State(TypedDict):
     clocks: ServerClocks
     known_servers: tuple[str, ...]
     throttle: LoginThrottle
+    replica_forwarder: NotRequired[Forwarder | None]  # several replicas (gateway/replicas)
+    event_bus: NotRequired[ReplicaBus]
+    replicas: NotRequired[Replicas]
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -152,6 +159,7 @@ def terminal_tls(settings: Settings) -> TlsConfig | None:
 
 
 def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> TerminalPool:
+    """The pool; with replicas it holds no terminal until it leases one (gateway/replicas)."""
     return TerminalPool(
         terminals,
         queue_limit=settings.pool_queue_limit,
@@ -160,6 +168,7 @@ def make_pool(settings: Settings, terminals: Sequence[TerminalPort]) -> Terminal
         health_interval_s=settings.pool_health_interval_s,
         ping_timeout_s=settings.terminal_connect_timeout_s,
         switch_timeout_ms=int(settings.pool_login_timeout_s * 1000),
+        held=not settings.replica_leases,
     )
 
 
@@ -228,23 +237,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.watch_pool(pool)
             await pool.start()
             stack.push_async_callback(pool.close)
-            await warm_default_account(settings, pool)
             account_cache: AccountCache[ResolvedAccount] = AccountCache()
             sessions = install_forgetting(make_sessionmaker(engine), account_cache)
+            replicas = await stack.enter_async_context(replica_service(settings, pool, sessions))
+            await warm_default_account(settings, pool)
             reconciliations = Reconciliations()
             stack.push_async_callback(reconciliations.stop)
-            await resume_unresolved(
-                sessions,
-                lambda user, account_id: reopener(
-                    pool, keyring, settings, sessions, user, account_id
-                ),
-                reconciliations,
-            )
+
+            def reopen_for(user: User, account_id: str) -> Reopen:
+                return reopener(pool, keyring, settings, sessions, user, account_id)
+
+            if replicas is None:
+                await resume_unresolved(sessions, reopen_for, reconciliations)
+            else:  # only what stopped replicas left: the live ones settle their own
+                await replicas.resume_orphans(reopen_for, reconciliations)
             clocks = ServerClocks(settings.utc_offsets())
             await broadcasts.resume(
                 BroadcastEnv(pool, keyring, settings, sessions, reconciliations, clocks)
             )
-            yield State(
+            state = State(
                 settings=settings,
                 http=http,
                 verifier=make_verifier(settings, http),
@@ -258,6 +269,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 known_servers=known_servers(settings),
                 throttle=LoginThrottle(sessions, policy_of(settings)),
             )
+            if replicas is not None:  # read by the forwarding middleware and the stream
+                state["replica_forwarder"] = replicas.forwarder
+                state["event_bus"] = replicas.bus
+                state["replicas"] = replicas
+            yield state
 
     app = FastAPI(
         title="MT5 Gateway",
@@ -309,5 +325,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     if settings.console:
         install_console(app, settings)
+    install_replicas(app)  # forwarding between replicas; does nothing with REPLICA_LEASES off
     install_stream(app)  # the stream authenticates itself: no bearer dependency
     return app

@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.db import normalize_url
 from gateway.logs import RequestLogMiddleware
 from gateway.replicas.bus import ReplicaBus
-from gateway.replicas.forwarding import STATE_KEY, Forwarder, ForwardingMiddleware
+from gateway.replicas.forwarding import Forwarder, ForwardingMiddleware
 from gateway.replicas.interest import Interest, Watching
 from gateway.replicas.keeper import LeaseKeeper
 from gateway.replicas.leases import LEASES_CHANNEL, Board
@@ -74,10 +74,6 @@ class Replicas:
     @property
     def replica_id(self) -> str:
         return self.settings.replica_id
-
-    def state(self) -> dict[str, Any]:
-        """What the lifespan state gets: the forwarder (read by the middleware), the bus."""
-        return {STATE_KEY: self.forwarder, "event_bus": self.bus, "replicas": self}
 
     async def resume_orphans(self, reopen_for: ReopenFor, background: Reconciliations) -> int:
         """Take up what stopped replicas left unsettled, now and whenever one leaves."""
@@ -123,9 +119,8 @@ async def replica_service(
     settings: Any,
     pool: TerminalPool,
     sessions: async_sessionmaker[AsyncSession],
-    **overrides: Any,
 ) -> AsyncIterator[Replicas | None]:
-    config = ReplicaSettings.from_settings(settings, **overrides)
+    config = ReplicaSettings.from_settings(settings)
     if not config.replica_leases:
         yield None
         return
@@ -184,7 +179,7 @@ def install_replicas(app: FastAPI) -> None:
 
     - :class:`ForwardingMiddleware` just inside the request log (whose access line then shows
       the answer the caller got); it does nothing unless the lifespan state holds a forwarder
-      (``Replicas.state()``);
+      (``replica_forwarder``, set by ``create_app``'s lifespan);
     - a quiet handler for ``ServedElsewhere``: no error, the middleware forwards the request
       and drops this answer;
     - ``gateway_replica_*`` metrics, read from the lifespan state's ``replicas``.

@@ -1,8 +1,6 @@
-"""The settings of several gateway replicas, with their defaults.
-
-Each field is read from the gateway's ``Settings`` when it has one of the same name (the lead
-adds them there), otherwise the default below applies; ``overrides`` win over both (tests).
-"""
+"""The settings of several gateway replicas: the ``REPLICA_*`` fields of the gateway's
+``Settings`` (gateway/config.py has their defaults, bounds and documentation), secrets unwrapped
+and the replica's id made up when none is configured."""
 
 from __future__ import annotations
 
@@ -19,23 +17,21 @@ MAX_ID = 120
 
 @dataclass(frozen=True)
 class ReplicaSettings:
-    replica_leases: bool = False  # several replicas share the terminals through PostgreSQL
-    replica_id: str = ""  # empty: hostname-pid-random, new at every start
-    replica_address: str = ""  # URL the other replicas forward to (http://10.0.0.5:8000)
-    replica_secret: str = ""  # shared by the replicas; proves a forwarded request (required)
-    replica_lease_ttl_s: float = 10.0  # a dead replica's terminals serve again after this
-    replica_forward_timeout_s: float = 120.0  # one forwarded request, answer included
+    replica_leases: bool
+    replica_id: str  # empty in Settings: hostname-pid-random, new at every start
+    replica_address: str
+    replica_secret: str
+    replica_lease_ttl_s: float
+    replica_forward_timeout_s: float
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> ReplicaSettings:
+    def from_settings(cls, settings: Any) -> ReplicaSettings:
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if hasattr(settings, f.name):
-                value = getattr(settings, f.name)
-                if hasattr(value, "get_secret_value"):
-                    value = value.get_secret_value()
-                values[f.name] = "" if value is None else value
-        values.update(overrides)
+            value = getattr(settings, f.name)
+            if hasattr(value, "get_secret_value"):
+                value = value.get_secret_value()
+            values[f.name] = "" if value is None else value
         made = cls(**values)
         return made if made.replica_id else replace(made, replica_id=generated_id())
 

@@ -62,8 +62,12 @@ async def stream_service(
         await hub.close()
 
 
-def install_stream(app: FastAPI, **overrides: Any) -> None:
-    """Add the stream, events and webhooks to ``app`` (``overrides``: StreamSettings fields)."""
+def install_stream(app: FastAPI) -> None:
+    """Add the stream, events and webhooks to ``app`` (``create_app`` does; once only: a second
+    hub would poll, number and deliver every event a second time)."""
+    if getattr(app.state, "stream_installed", False):
+        raise RuntimeError("the stream is installed in this app already")
+    app.state.stream_installed = True
     app.include_router(stream_router, prefix=API_PREFIX)
     for router in (events_router, webhooks_router):
         app.include_router(
@@ -82,7 +86,7 @@ def install_stream(app: FastAPI, **overrides: Any) -> None:
     async def lifespan(app_: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
         async with inner(app_) as state:
             assert state is not None, "the gateway lifespan yields its state"
-            settings = StreamSettings.from_settings(state["settings"], **overrides)
+            settings = StreamSettings.from_settings(state["settings"])
             async with stream_service(state, settings) as extra:
                 collector.hub = extra["stream_hub"]
                 collector.deliveries = extra["webhook_deliveries"]

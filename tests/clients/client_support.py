@@ -1,8 +1,6 @@
 """A live gateway for the client and console tests: the real app (with the stream and, when
 asked, the console) under uvicorn, the simulator terminal server over RPyC, a seeded store.
 
-The app gets ``install_stream`` and the console router only if ``create_app`` does not mount
-them already (until the lead wires them into ``gateway/main.py``).
 """
 
 from __future__ import annotations
@@ -19,44 +17,13 @@ import uvicorn
 from fastapi import FastAPI
 from helpers import GatewayServer, JwksServer, claims, free_port, sign
 from server_process import TerminalServerProcess
-from stream_support import TEST_STREAM, TRADER, Accounts, gateway_settings, seed
+from stream_support import TRADER, Accounts, gateway_settings, seed
 
 from gateway.main import create_app
 from gateway.store.crypto import Keyring, generate_key
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
-
-
-def paths_of(app: FastAPI) -> set[str]:
-    """Every route path, into routers FastAPI includes lazily (``original_router``)."""
-
-    def walk(routes: list[Any], prefix: str) -> Iterator[str]:
-        for route in routes:
-            inner = getattr(route, "original_router", None)
-            if inner is not None:
-                context = getattr(route, "include_context", None)
-                extra = getattr(context, "prefix", "") or ""
-                yield from walk(inner.routes, prefix + extra)
-            elif getattr(route, "path", None):
-                yield prefix + route.path
-
-    return set(walk(list(app.routes), ""))
-
-
-def build_app(settings: Any, *, console: bool) -> FastAPI:
-    app = create_app(settings)
-    if "/api/v1/stream" not in paths_of(app):
-        from gateway.stream.install import install_stream
-
-        install_stream(app, **TEST_STREAM)
-    if console:
-        from gateway.console.router import install_console, install_docs
-
-        install_docs(app)  # replaces FastAPI's CDN page until create_app has docs_url=None
-        if "/console" not in paths_of(app):
-            install_console(app, settings)
-    return app
 
 
 @dataclass
@@ -101,6 +68,6 @@ def live_gateway(
     port = free_port()
     if console:  # the stream checks Origin against CORS_ORIGINS, the console's own included
         extra.setdefault("cors_origins", [f"http://127.0.0.1:{port}"])
-    settings = gateway_settings(jwks, sim, url, key, **extra)
-    with GatewayOnPort(build_app(settings, console=console), port) as server:
+    settings = gateway_settings(jwks, sim, url, key, console=console, **extra)
+    with GatewayOnPort(create_app(settings), port) as server:
         yield LiveGateway(server, jwks, ids)

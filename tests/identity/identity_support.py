@@ -16,7 +16,6 @@ from websockets.sync.client import ClientConnection, connect
 from gateway.config import Settings
 from gateway.main import create_app
 from gateway.store.crypto import generate_key
-from gateway.stream.install import install_stream
 
 FROZEN_MS = 1_764_072_000_000  # Tuesday 2025-11-25 12:00 UTC: forex markets open
 KEYRING = generate_key("id1")
@@ -44,6 +43,7 @@ def settings_for(
         "auth_issuers": "supabase,gateway",
         "session_jwt_secret": SESSION_SECRET,
         "log_level": "DEBUG",
+        **TEST_STREAM,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -52,9 +52,7 @@ def settings_for(
 @contextmanager
 def running(settings: Settings) -> Iterator[GatewayServer]:
     """The real app (with the stream, as deployments wire it) under uvicorn."""
-    app = create_app(settings)
-    install_stream(app, **TEST_STREAM)
-    with GatewayServer(app) as server:
+    with GatewayServer(create_app(settings)) as server:
         yield server
 
 

@@ -45,11 +45,13 @@ class ReplicaProcess:
                 "REPLICA_ID": replica_id,
                 "REPLICA_ADDRESS": self.url,
                 "REPLICA_SECRET": REPLICA_SECRET,
+                "STREAM_ACCOUNT_INTERVAL_S": "0.2",
+                "STREAM_AWAY_POLL_S": "0",
             }
         )
         self._log = open(self.log_path, "w")  # noqa: SIM115 - written by the child until stop()
-        command = [sys.executable, "-m", "uvicorn", "--factory", "replica_app:create_app"]
-        command += ["--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
             command,
             cwd=self.cwd,

@@ -146,9 +146,10 @@ def test_sigkill_mid_trading_terminals_return_and_each_key_has_one_order(
     for name in a_terminals:
         old, new = held_by_a[name], after[name]
         assert new["owner"] == "B" and new["generation"] == old["generation"] + 1
-        # A renewed until it died: its last expiry is at most one TTL after the kill.
+        # B took it only once A's lease had expired (how soon after is a figure of
+        # bench/replicas_bench.py: tests never assert on wall-clock time).
         takeover_s = (new["acquired_at"] - old["expires_at"]).total_seconds()
-        assert takeover_s <= 2.0, (name, takeover_s)
+        assert takeover_s >= 0, (name, takeover_s)
         entries = sorted(recorded[name], key=lambda e: e[2])
         owners = [e[0] for e in entries]
         a_caller, b_caller = owners[0], owners[-1]

@@ -60,15 +60,14 @@ def make_stack(
     control: SimControl,
     tmp_path: Path,
 ) -> Iterator[Callable[..., Stack]]:
-    """``make_stack(**stream_settings)`` starts a gateway with the stream on a fresh store and a
-    fresh world at the frozen Tuesday noon; all of them stop at the end of the test."""
+    """``make_stack(**settings)`` starts a gateway (any ``Settings`` field may be given) on a
+    fresh store and a fresh world at the frozen Tuesday noon; all of them stop at the end of
+    the test."""
     control.reset()
     control.freeze_time(ms=FROZEN_MS)
     exits: list[Any] = []
 
-    def make(
-        *, reuse: Stack | None = None, gateway: dict[str, Any] | None = None, **stream: Any
-    ) -> Stack:
+    def make(*, reuse: Stack | None = None, **overrides: Any) -> Stack:
         """A gateway on a fresh store, or (``reuse``) on the store of an earlier one."""
         if reuse is not None:
             key, url, ids = reuse.key, reuse.db_url, reuse.ids
@@ -77,8 +76,7 @@ def make_stack(
             url = f"sqlite+aiosqlite:///{tmp_path / f'gateway-{len(exits)}.db'}"
             with ThreadPoolExecutor(1) as pool:  # callable from inside a test's event loop too
                 ids = pool.submit(asyncio.run, seed(url, Keyring.parse(key))).result()
-        settings = gateway_settings(jwks, sim_server, url, key, **(gateway or {}))
-        context = running_gateway(settings, **stream)
+        context = running_gateway(gateway_settings(jwks, sim_server, url, key, **overrides))
         server = context.__enter__()
         exits.append(context)
         return Stack(server, jwks, ids, url, key)

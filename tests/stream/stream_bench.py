@@ -78,7 +78,7 @@ def start_gateway(
         "PYTHONPATH": f"{ROOT}:{ROOT / 'terminal-image'}",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "stream_app:app", "--app-dir", str(HERE),
+        [sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=workdir, env=env,
     )  # fmt: skip

@@ -1,8 +1,8 @@
 """Helpers of the stream tests: a gateway with the stream installed, a WebSocket peer, seeding.
 
-The gateway is the real app (``create_app`` + ``install_stream``, the lines ``create_app`` gets
-once wired) under real uvicorn; the WebSocket client is the ``websockets`` library; the terminal
-is the real simulator terminal server over RPyC.
+The gateway is the real app (``create_app``, which installs the stream) under real uvicorn;
+the WebSocket client is the ``websockets`` library; the terminal is the real simulator terminal
+server over RPyC.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from gateway.db import make_engine, make_sessionmaker, session_scope, upgrade_da
 from gateway.main import create_app
 from gateway.store import accounts
 from gateway.store.crypto import Keyring
-from gateway.stream.install import install_stream
 
 # Tuesday 2025-11-25 12:00:00 UTC (14:00 server time): every market of the catalog is open.
 FROZEN_MS = 1_764_072_000_000
@@ -86,16 +85,15 @@ def gateway_settings(
         "allowed_user_ids": [SINGLE],  # so the terminal logs into 10001 at start
         "request_timeout_s": 30.0,
         "pool_health_interval_s": 0.5,
+        **TEST_STREAM,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @contextmanager
-def running_gateway(settings: Settings, **stream: Any) -> Iterator[GatewayServer]:
-    app = create_app(settings)
-    install_stream(app, **{**TEST_STREAM, **stream})
-    with GatewayServer(app) as server:
+def running_gateway(settings: Settings) -> Iterator[GatewayServer]:
+    with GatewayServer(create_app(settings)) as server:
         yield server
 
 

@@ -73,7 +73,7 @@ async def test_token_in_the_url_is_refused(stack: Stack) -> None:
 async def test_foreign_origin_is_refused_allowed_one_accepted(
     make_stack: Callable[..., Stack],
 ) -> None:
-    stack = make_stack(gateway={"cors_origins": ["https://app.example.com"]})
+    stack = make_stack(cors_origins=["https://app.example.com"])
     with pytest.raises(InvalidStatus) as refused:
         async with open_peer(stack, origin="https://evil.example.net"):
             pass

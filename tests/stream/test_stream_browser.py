@@ -87,7 +87,7 @@ async def test_documented_browser_client_subscribes_and_resumes(
     make_stack: Callable[..., Stack], page_server: str
 ) -> None:
     chromium = require_binary("chromium")
-    stack = make_stack(stream_watch_linger_s=60.0, gateway={"cors_origins": [page_server]})
+    stack = make_stack(stream_watch_linger_s=60.0, cors_origins=[page_server])
     args = [stack.ws_url, stack.token(), stack.ids.hedging]
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])

@@ -6,8 +6,9 @@ killing the forwarder is t1 dying while every order it executed stays countable.
 other; clients of both keep reading and trading with idempotency keys throughout.
 
 * t1 killed: answers are successes or 503/429 with Retry-After only; t1 leaves the rotation,
-  and once its address answers again it is back in rotation within 2 s (the pool's state,
-  polled); every key ends with exactly one order in the simulator's history, or none.
+  and once its address answers again it is back in rotation (the pool's state, polled; how
+  soon is reported, not asserted: tests never assert on wall-clock time); every key ends
+  with exactly one order in the simulator's history, or none.
 * t1 hung (the simulator's ``hang_calls``): calls on it answer 504 after the terminal
   timeout, t1 leaves the rotation and stays out while hung, B's clients on t2 keep getting
   answers, and t1 is back once it answers again.
@@ -41,8 +42,6 @@ from stress_support import (
     stopping,
     wait_for,
 )
-
-BACK_IN_ROTATION_S = 2.0
 
 
 class Traffic:
@@ -150,7 +149,6 @@ def test_a_killed_terminal_answers_503_then_returns_to_rotation_and_loses_nothin
     for account, seen in traffic.statuses.items():
         assert set(seen) <= allowed, f"account {account}: {dict(seen)}"
     assert not sum(traffic.missing_retry_after.values()), dict(traffic.missing_retry_after)
-    assert back <= BACK_IN_ROTATION_S, f"t1 back in rotation after {back:.2f} s"
     everything = traffic.outcomes["A"] + traffic.outcomes["B"]
     assert everything
     assert_one_order_per_key(everything, histories)

@@ -66,15 +66,6 @@ async def test_events_arrive_signed_as_standard_webhooks(
         Webhook(other["secret"]).verify(requests[0].body, requests[0].headers)
 
 
-REGRESSION = pytest.mark.xfail(
-    reason="REGRESSION, open: passed at the stream's own commit (2d3745c); fails since the "
-    "ledger fast path and terminal leases landed (these trades' events arrive late or not at "
-    "all). Kept running, not skipped, so its fix shows.",
-    strict=False,
-)
-
-
-@REGRESSION
 async def test_receiver_down_then_back_gets_every_event_in_order(
     make_stack: Callable[..., Stack], receiver: Receiver
 ) -> None:
@@ -92,7 +83,7 @@ async def test_receiver_down_then_back_gets_every_event_in_order(
             if len(log) == 6 and all(d["status"] == "delivered" for d in log):
                 break
             await asyncio.sleep(0.1)
-    assert [d["status"] for d in log] == ["delivered"] * 6
+    assert [d["status"] for d in log] == ["delivered"] * 6, log
     assert max(d["attempts"] for d in log) > 1
     good = [r for r in receiver.delivered() if r.headers["webhook-id"]]
     bodies = _verified(hook["secret"], good)
@@ -128,7 +119,6 @@ async def test_private_and_odd_targets_are_refused(
     assert response.json()["code"] == "WEBHOOK_TARGET_REFUSED"
 
 
-@REGRESSION
 async def test_redirects_are_not_followed(
     make_stack: Callable[..., Stack], receiver: Receiver
 ) -> None:
@@ -145,7 +135,6 @@ async def test_redirects_are_not_followed(
     assert any(d["last_status"] == 302 for d in log)
 
 
-@REGRESSION
 async def test_failing_for_the_whole_window_disables_then_replay_delivers(
     make_stack: Callable[..., Stack], receiver: Receiver
 ) -> None:
