@@ -185,6 +185,8 @@ class Settings(BaseSettings):
     replica_lease_ttl_s: float = Field(default=10.0, ge=1, le=600)
     replica_forward_timeout_s: float = Field(default=120.0, gt=0, le=3600)
 
+    gzip_level: int = Field(default=1, ge=0, le=9)  # 0: never compress (nginx may, instead)
+
     console: bool = False  # the operator console at /console (`make run` turns it on)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dev_secrets_file: Path = Path("./data/dev-secrets.json")

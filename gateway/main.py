@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.middleware.gzip import GZipMiddleware
 
 from gateway.accounts.cache import AccountCache, install_forgetting
 from gateway.accounts.context import ResolvedAccount
@@ -287,6 +288,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app, metrics)
     app.add_middleware(UnhandledErrors)
+    if settings.gzip_level:  # bodies of 1 KB and more, when the client accepts gzip
+        app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.gzip_level)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
