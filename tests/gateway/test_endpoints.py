@@ -261,3 +261,18 @@ def test_server_time(client: httpx.Client) -> None:
     body = client.get("/api/v1/server-time").json()
     assert body["server"] == "Sim-Demo" and body["offset_source"] == "configured"
     assert body["server_time"] - body["time"] == OFFSET and body["time_basis"] == "utc"
+
+
+def test_large_answers_are_gzipped_when_accepted_small_ones_never(client: httpx.Client) -> None:
+    bars = {"timeframe": "H1", "bars": 2000}
+    zipped = client.get("/api/v1/market-data/EURUSD", params=bars,
+                        headers={"Accept-Encoding": "gzip"})  # fmt: skip
+    plain = client.get("/api/v1/market-data/EURUSD", params=bars,
+                       headers={"Accept-Encoding": "identity"})  # fmt: skip
+    assert zipped.status_code == plain.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert zipped.json() == plain.json()  # httpx decodes the gzip body
+    assert int(zipped.headers["content-length"]) * 4 < len(plain.content)
+    small = client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert len(small.content) < 1024 and "content-encoding" not in small.headers
