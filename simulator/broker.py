@@ -4,7 +4,9 @@ Public methods are thread-safe (one lock per broker) and return the package's st
 Trade requests run on a copy of the account (``broker_actions``); ``order_send`` commits the
 copy when it succeeds and the account can afford it, ``order_check`` reports on it and throws
 it away, so both always agree. ``process()`` applies the ticks since its last pass: pending
-orders fire, SL/TP close positions, orders expire (``broker_triggers``).
+orders fire, SL/TP close positions, orders expire (``broker_triggers``), and accounts below
+their stop-out level lose their most losing positions (``broker_funds``, which also books
+deposits, withdrawals and credit).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from simulator import constants as c
 from simulator.broker_actions import HANDLERS, Trade
 from simulator.broker_exec import Ledger
+from simulator.broker_funds import balance_operation, stop_out
 from simulator.broker_money import Pricing
 from simulator.broker_state import AccountState, Deal
 from simulator.broker_triggers import Triggers
@@ -339,6 +342,23 @@ class Broker:
                 for order in list(state.orders.values()):
                     if order.expires_at_s and order.expires_at_s * 1000 <= now:
                         self._triggers.expire(state, order, now)
+                if state.positions:
+                    stop_out(state, self.pricing, self.symbol, self._new_ticket, now)
+
+    def fund(self, login: int, kind: str, amount: float, comment: str) -> TradeDeal:
+        """A balance operation on ``login`` now (``broker_funds.balance_operation``)."""
+        with self._lock:
+            self.process()
+            deal = balance_operation(
+                self._accounts[login],
+                self.pricing,
+                kind=kind,
+                amount=amount,
+                comment=comment,
+                ticket=self._new_ticket(),
+                now_ms=self.market.now_ms(),
+            )
+            return deal.struct()
 
     def _apply_tick(self, name: str, logins: list[int], tick: Any) -> None:
         bid, ask, time_ms = float(tick["bid"]), float(tick["ask"]), int(tick["time_msc"])

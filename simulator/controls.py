@@ -54,6 +54,39 @@ class TerminalControls:
             broker.market.push_price(symbol, float(bid), None if ask is None else float(ask))
             return broker.tick_info(symbol)
 
+    def deposit(
+        self, amount: float, login: int = 0, server: str = "", comment: str = "Deposit"
+    ) -> Any:
+        """A DEAL_TYPE_BALANCE deal of ``amount`` (> 0) now; returns the TradeDeal. ``login``
+        0 and ``server`` "" mean the logged-in account."""
+        return self._fund("balance", _positive(amount), login, server, comment)
+
+    def withdraw(
+        self, amount: float, login: int = 0, server: str = "", comment: str = "Withdrawal"
+    ) -> Any:
+        """A DEAL_TYPE_BALANCE deal of -``amount`` (``amount`` > 0, at most the free margin)."""
+        return self._fund("balance", -_positive(amount), login, server, comment)
+
+    def credit(
+        self, amount: float, login: int = 0, server: str = "", comment: str = "Credit"
+    ) -> Any:
+        """A DEAL_TYPE_CREDIT deal of ``amount`` (< 0 takes credit back, never below 0)."""
+        return self._fund("credit", float(amount), login, server, comment)
+
+    def _fund(self, kind: str, amount: float, login: int, server: str, comment: str) -> Any:
+        with self._world.lock:
+            session = self._state.session
+            if not server or not login:
+                if session is None:
+                    raise ValueError("no account is logged in; name the server and login")
+                server, login = server or session.server, login or session.login
+            broker = self._world.brokers.get(server)
+            if broker is None:
+                raise ValueError(f"unknown server {server!r}")
+            if not broker.has_account(int(login)):
+                raise ValueError(f"unknown login {login} on {server}")
+            return broker.fund(int(login), kind, amount, str(comment))
+
     def set_login_delay(self, seconds: float) -> None:
         self._world.login_delay_s = _seconds(seconds)
 
@@ -98,6 +131,13 @@ class TerminalControls:
             self._state.faults = Faults()
             self._state.applied_faults.clear()
             self._state.clear_views()
+
+
+def _positive(value: float) -> float:
+    amount = float(value)
+    if not amount > 0:
+        raise ValueError("amount must be > 0")
+    return amount
 
 
 def _seconds(value: float) -> float:
