@@ -1,12 +1,19 @@
 """The webhook delivery worker: POSTs what the outbox owes, retries, gives up after a while.
 
 A round takes the due head of every (endpoint, account) and attempts them concurrently (one
-request per endpoint and account at a time, so their order holds). A 2xx answer delivers the
-row; anything else (another status, a redirect, a timeout, a refused target) is a failed
-attempt: the row is retried after ``webhook_backoff_base_s`` · 2^(attempts − 1), at most an
-hour apart, and once it has been failing for ``webhook_retry_window_s`` the endpoint is
-disabled with the reason (``POST /webhooks/{id}/replay`` turns it on again). The worker wakes
-when new events are committed and otherwise looks every second.
+request per endpoint and account at a time, so their order holds). Several replicas on one
+store each run a worker: a worker attempts only the heads it claimed (``outbox.claim``, one
+``UPDATE`` that one worker wins), for ``lease_s``, longer than an attempt may last (each is cut
+off at ``attempt_deadline_s``); it records the outcome only while the row is still its own, and
+gives its claims back when it stops. A worker that dies mid-attempt holds its rows until the
+claim lapses; then another attempts them again (at least once, still in order).
+
+A 2xx answer delivers the row; anything else (another status, a redirect, a timeout, a
+refused target) is a failed attempt: the row is retried after ``webhook_backoff_base_s`` ·
+2^(attempts − 1), at most an hour apart, and once it has been failing for
+``webhook_retry_window_s`` the endpoint is disabled with the reason (``POST
+/webhooks/{id}/replay`` turns it on again). The worker wakes when new events are committed and
+otherwise looks every second.
 
 It also keeps the hub watching every account some enabled endpoint follows, so events exist
 for webhooks even when no client holds a stream open.
@@ -37,6 +44,7 @@ from gateway.db import session_scope
 from gateway.errors import GatewayError
 from gateway.events.schema import Event, dumps
 from gateway.events.watcher import WatchTarget
+from gateway.replicas.settings import generated_id
 from gateway.store import accounts as account_store
 from gateway.store.crypto import Encrypted, Keyring
 from gateway.store.models import utcnow
@@ -70,8 +78,13 @@ class Deliveries:
         keyring: Keyring,
         gateway_settings: Any,
         settings: StreamSettings,
+        worker_id: str | None = None,
     ) -> None:
         self._sessions, self._keyring = sessions, keyring
+        self.worker_id = worker_id or generated_id()  # whose claims (``claimed_by``)
+        # DNS check + connect + send + read, each phase bounded by the timeout in httpx
+        self.attempt_deadline_s = 2 * settings.webhook_timeout_s + 5.0
+        self.lease_s = self.attempt_deadline_s + 30.0
         self._gateway_settings = gateway_settings
         self.settings = settings
         self._https_only = bool(getattr(gateway_settings, "is_production", False))
@@ -90,7 +103,8 @@ class Deliveries:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: Hub | None) -> None:
+        """Deliver; with ``hub``, also keep it watching the accounts that endpoints follow."""
         self._hub = hub
         self._tasks = [
             asyncio.create_task(self._deliver_loop(), name="webhook-deliveries"),
@@ -101,6 +115,11 @@ class Deliveries:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:  # attempts cut short: the other workers may take those rows now, not at expiry
+            async with session_scope(self._sessions) as session:
+                await outbox.release(session, self.worker_id)
+        except Exception:
+            log.warning("webhook claims of %s left to expire", self.worker_id, exc_info=True)
         if self._hub is not None:
             for account_id in self._watched:
                 self._hub.unwatch(account_id)
@@ -136,17 +155,11 @@ class Deliveries:
                     await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
 
     async def round(self) -> int:
-        """Attempt every due head once; how many were attempted."""
-        async with session_scope(self._sessions) as session:
-            heads = await outbox.due_heads(session, utcnow(), limit=CONCURRENCY * 4)
-            endpoints = {
-                e.id: e
-                for e in await session.scalars(
-                    select(WebhookEndpoint).where(
-                        WebhookEndpoint.id.in_({h.endpoint_id for h in heads})
-                    )
-                )
-            }
+        """Claim due heads and attempt each once; how many were attempted."""
+        for _ in range(2):  # another worker claimed all we read: read past its claims once
+            heads, endpoints, due = await self._claim_due()
+            if heads or not due:
+                break
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def attempt(row: WebhookDelivery) -> None:
@@ -156,23 +169,53 @@ class Deliveries:
         await asyncio.gather(*(attempt(h) for h in heads if h.endpoint_id in endpoints))
         return len(heads)
 
+    async def _claim_due(
+        self,
+    ) -> tuple[list[WebhookDelivery], dict[str, WebhookEndpoint], int]:
+        """The due heads this worker claimed (committed before any is attempted), their
+        endpoints, and how many heads were due."""
+        async with session_scope(self._sessions) as session:
+            now, claims_at = utcnow(), await outbox.store_now(session)
+            due = await outbox.due_heads(session, now, limit=CONCURRENCY, claims_at=claims_at)
+            mine = await outbox.claim(
+                session,
+                [h.id for h in due],
+                self.worker_id,
+                now=now,
+                claims_at=claims_at,
+                lease_s=self.lease_s,
+            )
+            heads = [h for h in due if h.id in mine]
+            endpoints = {
+                e.id: e
+                for e in await session.scalars(
+                    select(WebhookEndpoint).where(
+                        WebhookEndpoint.id.in_({h.endpoint_id for h in heads})
+                    )
+                )
+            }
+        return heads, endpoints, len(due)
+
     async def _attempt(self, endpoint: WebhookEndpoint, row: WebhookDelivery) -> None:
         body = dumps(row.payload).encode()
         status: int | None = None
         error: str | None = None
         try:
             secret = decrypt_secret(self._keyring, endpoint)
-            await targets.check(
-                endpoint.url,
-                allow_private=self.settings.webhook_allow_private_targets,
-                https_only=self._https_only,
-            )
-            stamp = int(time.time())
-            head = signing.headers(secret, row.event_id, stamp, body)
-            response = await self._http.post(endpoint.url, content=body, headers=head)
+            async with asyncio.timeout(self.attempt_deadline_s):
+                await targets.check(
+                    endpoint.url,
+                    allow_private=self.settings.webhook_allow_private_targets,
+                    https_only=self._https_only,
+                )
+                stamp = int(time.time())
+                head = signing.headers(secret, row.event_id, stamp, body)
+                response = await self._http.post(endpoint.url, content=body, headers=head)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
+        except TimeoutError:
+            error = "attempt timed out"
         except targets.TargetRefused as exc:
             error = f"target refused: {exc}"
         except httpx.HTTPError as exc:
@@ -186,9 +229,13 @@ class Deliveries:
     ) -> None:
         now = utcnow()
         async with session_scope(self._sessions) as session:
-            current = await session.get(WebhookDelivery, row.id)
+            current = await session.get(WebhookDelivery, row.id, with_for_update=True)
             if current is None or current.status != DeliveryStatus.PENDING:
                 return  # deleted or replaced by a replay meanwhile
+            if current.claimed_by != self.worker_id:
+                log.warning("webhook delivery %s: claim lapsed mid-attempt, not recorded", row.id)
+                return  # another worker took it over: its attempt is the one to record
+            current.claimed_by = current.claimed_until = None
             current.attempts += 1
             current.last_attempt_at = now
             current.last_status = status

@@ -7,7 +7,9 @@
 - ``webhook_deliveries``: the durable outbox and the delivery log in one: a row per (endpoint,
   event), written in the transaction that stores the event, then updated by each attempt.
   Delivery is in ``seq`` order per (endpoint, account): a row waits until the rows before it
-  are delivered.
+  are delivered. A worker attempts a row only while it holds the row's claim (``claimed_by``,
+  until ``claimed_until`` on the store's clock; migration ``0011``): with several replicas on
+  one store, one worker at a time, and a claim of a worker that died lapses.
 """
 
 from __future__ import annotations
@@ -73,3 +75,5 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,17 +4,24 @@ Rows are added in the transaction that stores the events (:func:`enqueue`), so a
 exists is owed to every matching endpoint, even if the gateway stops right after: delivery is
 at least once. Per (endpoint, account) the rows go out in ``seq`` order: only the oldest pending
 row of each is ever *due* (:func:`due_heads`), so a failing row holds the ones after it.
+
+Several workers (one per gateway replica) may share the store: a worker attempts a due head
+only after :func:`claim` gave it the row, one conditional ``UPDATE`` that succeeds for one
+worker only; the claim lapses at ``claimed_until`` (the store's clock, :func:`store_now`), so
+the rows of a worker that died mid-attempt are attempted again (at least once). A claimed head
+is not due, and holds the rows after it like a failing one.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from gateway.events.schema import Event, iso
 from gateway.store.models import Mt5Account, utcnow
@@ -97,8 +104,25 @@ async def replay(session: AsyncSession, endpoint: WebhookEndpoint, events: Seque
     return len(rows)
 
 
-async def due_heads(session: AsyncSession, now: datetime, limit: int = 64) -> list[WebhookDelivery]:
-    """The oldest pending row of each (enabled endpoint, account), when its time has come."""
+async def store_now(session: AsyncSession) -> datetime:
+    """The store's clock on PostgreSQL (replicas on machines whose clocks differ agree on when
+    a claim lapses); SQLite is one process, whose clock it is."""
+    if session.get_bind().dialect.name == "postgresql":
+        now = await session.scalar(select(func.now()))
+        assert isinstance(now, datetime)
+        return now
+    return utcnow()
+
+
+def _unclaimed(at: datetime) -> ColumnElement[bool]:
+    return or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= at)
+
+
+async def due_heads(
+    session: AsyncSession, now: datetime, limit: int = 64, *, claims_at: datetime | None = None
+) -> list[WebhookDelivery]:
+    """The oldest pending row of each (enabled endpoint, account), when its time has come and
+    nobody holds its claim at ``claims_at`` (the store's clock; default ``now``)."""
     heads = (
         select(
             WebhookDelivery.endpoint_id,
@@ -124,6 +148,7 @@ async def due_heads(session: AsyncSession, now: datetime, limit: int = 64) -> li
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
+            _unclaimed(now if claims_at is None else claims_at),
         )
         .order_by(WebhookDelivery.id)
         .limit(limit)
@@ -136,6 +161,69 @@ async def due_heads(session: AsyncSession, now: datetime, limit: int = 64) -> li
             seen.add((row.endpoint_id, row.account_id))
             unique.append(row)
     return unique
+
+
+async def claim(
+    session: AsyncSession,
+    ids: Sequence[int],
+    worker: str,
+    *,
+    now: datetime,
+    claims_at: datetime,
+    lease_s: float,
+) -> set[int]:
+    """Claim the rows ``ids`` for ``worker`` until ``claims_at`` + ``lease_s``; the ids it got.
+
+    One ``UPDATE``: a row is taken only if it is still pending, due at ``now``, unclaimed (or
+    its claim lapsed) at ``claims_at``, and still the head of its (endpoint, account) (no older
+    pending row), so two workers that read the same heads never both get one. On PostgreSQL
+    the rows are picked ``FOR UPDATE SKIP LOCKED``: a row another transaction holds (claiming
+    or recording it) is left, never waited for. Commit before attempting, so the others see
+    the claim."""
+    if not ids:
+        return set()
+    row, older = aliased(WebhookDelivery, name="head"), aliased(WebhookDelivery, name="older")
+    before = (
+        select(older.id)
+        .where(
+            older.endpoint_id == row.endpoint_id,
+            older.account_id == row.account_id,
+            older.status == DeliveryStatus.PENDING,
+            older.seq < row.seq,
+        )
+        .exists()
+    )
+    free = (
+        select(row.id)
+        .where(
+            row.id.in_(ids),
+            row.status == DeliveryStatus.PENDING,
+            row.next_attempt_at <= now,
+            or_(row.claimed_until.is_(None), row.claimed_until <= claims_at),
+            ~before,
+        )
+        .with_for_update(of=row, skip_locked=True)  # PostgreSQL: rows another worker holds
+    )
+    stmt = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(free.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=claims_at + timedelta(seconds=lease_s))
+        .returning(WebhookDelivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def release(session: AsyncSession, worker: str) -> int:
+    """Give up every claim of ``worker`` (it stops): its rows are due to the others at once."""
+    stmt = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.claimed_by == worker)
+        .values(claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def new_endpoint_id() -> str:
