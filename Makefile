@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run token test lint typecheck pytest bench demo-data clean test-compat clients-ts
+.PHONY: run token test lint typecheck pytest bench demo-data clean test-compat clients-ts test-stress
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ test: lint typecheck clients-ts pytest  ## lint, type-check and run the whole su
 
 test-compat: $(VENV)/.installed  ## the mt5linux matrix and the pip-installable MetaTrader5 simulator
 	$(VENV)/bin/pytest -q tests/compat tests/bots
+
+test-stress: $(VENV)/.installed  ## the load and fault suite at full size (see bench/README.md)
+	STRESS_SIZE=full PROPERTY_EXAMPLES=500 $(VENV)/bin/pytest -q -p no:xdist tests/stress tests/properties
 
 bench: $(VENV)/.installed  ## protocol and gateway benchmarks, ratios against same-run baselines
 	$(PY) bench/run.py

@@ -35,6 +35,7 @@ BENCHES = {
     "multi_account": ["multi_account_bench.py"],
     "broadcast": ["broadcast_bench.py"],
     "replicas": ["replicas_bench.py"],
+    "stream": ["stream_bench.py"],
 }
 
 

@@ -3,10 +3,12 @@
 One run starts a simulator terminal server, a real gateway with the stream (uvicorn, one worker,
 its own process) and, in this process, the clients:
 
-* **quotes**: 1,000 WebSocket subscribers, each on the same 10 symbols. Prices are pushed in the
-  simulator; for every quote a subscriber receives, the latency is the receipt time minus the
-  hub's observation (``observed_ms``: when its poll read the tick). p50 and p99 (target p99
-  <= 50 ms). Both clocks are this machine's.
+* **quotes**: WebSocket subscribers, each on the same 10 symbols, first 1 (the baseline), then
+  1,000. Prices are pushed in the simulator; for every quote a subscriber receives, the latency
+  is the receipt time minus the hub's observation (``observed_ms``: when its poll read the
+  tick). p50 and p99 (target: p99 <= 50 ms with 1,000). Both clocks are this machine's, and
+  the 1,000 readers share this one process and its event loop with each other: on 2 cores
+  their own reading is part of the figure.
 * **webhook fill**: a market order through ``POST /api/v1/trades``, then the time until its
   ``deal.added`` webhook arrives at a local receiver, p50 and p99. It includes the account poll
   interval (``STREAM_ACCOUNT_INTERVAL_S``, 1 s by default), which dominates it.
@@ -30,10 +32,12 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for extra in (ROOT, HERE, ROOT / "tests" / "gateway", ROOT / "tests" / "terminal"):
+ROOT = HERE.parent
+TESTS = ROOT / "tests"
+for extra in (ROOT, HERE, TESTS / "stream", TESTS / "gateway", TESTS / "terminal"):
     sys.path.insert(0, str(extra))
 
+from benchlib import Figure, Figures  # noqa: E402
 from helpers import HS256_SECRET, JwksServer, claims, free_port, new_es256, sign  # noqa: E402
 from server_process import start_terminal_server  # noqa: E402
 from sim_control import SimControl  # noqa: E402
@@ -48,6 +52,7 @@ SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCHF", "USDCAD", "GBPJPY",
 ROUNDS = 15
 COMPRESSION = None if os.environ.get("BENCH_COMPRESSION") == "off" else "deflate"
 FILLS = 30
+ACCOUNT_INTERVAL_S = 1.0  # the default
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -74,6 +79,7 @@ def start_gateway(
         "ALLOWED_USER_IDS": "single-1",
         "LOG_LEVEL": "WARNING",
         "STREAM_MAX_CONNECTIONS_PER_USER": str(SUBSCRIBERS + 10),
+        "STREAM_ACCOUNT_INTERVAL_S": str(ACCOUNT_INTERVAL_S),
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         "PYTHONPATH": f"{ROOT}:{ROOT / 'terminal-image'}",
     }
@@ -95,14 +101,14 @@ def start_gateway(
     raise SystemExit("gateway did not start")
 
 
-async def quotes_bench(port: int, token: str, control: SimControl) -> list[float]:
+async def quotes_bench(port: int, token: str, control: SimControl, subscribers: int) -> list[float]:
     url = f"ws://127.0.0.1:{port}/api/v1/stream"
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
-    latest: list[dict[str, float]] = [{} for _ in range(SUBSCRIBERS)]
+    latest: list[dict[str, float]] = [{} for _ in range(subscribers)]
     progress = asyncio.Event()
     sockets = []
-    for _ in range(SUBSCRIBERS):
+    for _ in range(subscribers):
         ws = await connect(
             url,
             additional_headers=headers,
@@ -218,6 +224,8 @@ def webhook_bench(port: int, token: str) -> list[float]:
 
 
 def main() -> int:
+    figures = Figures("stream")
+    section = "stream (1 gateway, 1 terminal, WebSocket clients in one process)"
     jwks = JwksServer(keys=[new_es256("es-1")])
     token = sign(jwks.keys[0], claims(jwks.issuer, sub=TRADER, exp=int(time.time()) + 7200))
     server = start_terminal_server()
@@ -226,21 +234,35 @@ def main() -> int:
             control.freeze_time(ms=FROZEN_MS)  # prices move only when pushed
             proc, port = start_gateway(jwks, server.port, Path(tmp))
             try:
-                quotes = asyncio.run(quotes_bench(port, token, control))
-                print(
-                    f"stream: {SUBSCRIBERS} subscribers x {len(SYMBOLS)} symbols, {ROUNDS} pushes"
-                )
-                print(
-                    f"  quote, hub observation -> receipt: p50 {statistics.median(quotes):6.1f} ms"
-                    f"   p99 {pct(quotes, 0.99):6.1f} ms   ({len(quotes)} quotes;"
-                    " target p99 <= 50 ms)",
-                    flush=True,
-                )
+                one = asyncio.run(quotes_bench(port, token, control, 1))
+                many = asyncio.run(quotes_bench(port, token, control, SUBSCRIBERS))
+                pushes = f"{ROUNDS} pushes of {len(SYMBOLS)} symbols"
+                for name, q in (("p50", 0.5), ("p99", 0.99)):
+                    figures.add(
+                        Figure(
+                            section,
+                            f"quote, hub observation -> receipt, {SUBSCRIBERS:,} subscribers "
+                            f"{name}",
+                            pct(many, q),
+                            "ms",
+                            baseline=pct(one, q),
+                            baseline_name=f"the same with 1 subscriber {name}",
+                            target_kind="max" if name == "p99" else "info",
+                            target=50.0 if name == "p99" else None,
+                            note=f"{pushes}; {len(many):,} quotes received",
+                        )
+                    )
                 fills = webhook_bench(port, token)
-                print(
-                    f"  fill -> webhook receipt:             p50 {statistics.median(fills):6.1f} ms"
-                    f"   p99 {pct(fills, 0.99):6.1f} ms   ({len(fills)} fills; includes the"
-                    " account poll interval, 1 s)"
+                figures.add(
+                    Figure(
+                        section,
+                        "market order filled -> its deal.added webhook received p50",
+                        statistics.median(fills),
+                        "ms",
+                        baseline=ACCOUNT_INTERVAL_S * 1000,
+                        baseline_name="the account poll interval (STREAM_ACCOUNT_INTERVAL_S)",
+                        note=f"{len(fills)} fills; p99 {pct(fills, 0.99):.1f} ms",
+                    )
                 )
             finally:
                 proc.terminate()
@@ -248,6 +270,7 @@ def main() -> int:
     finally:
         server.stop()
         jwks.close()
+    figures.save()
     return 0
 
 
