@@ -265,7 +265,7 @@ async def trade_request(
 ) -> TradeRequestState:
     """A trade request the gateway sent for you, with its state (unknown outcomes resolve here)."""
     row = await trades.get_for_user(session, user.id, request_id)
-    if row is None:
+    if row is None or user.account_id not in (None, row.account_id):  # a bound key: its own only
         raise NotFound(f"Trade request {request_id} not found", code="TRADE_REQUEST_NOT_FOUND")
     return TradeRequestState(
         request_id=row.request_id,

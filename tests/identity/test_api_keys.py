@@ -119,6 +119,17 @@ def test_a_key_for_account_a_never_reaches_b(stack: Stack) -> None:
     assert stack.alice.get("/account/info").json()["login"] == 10003  # her current: untouched
 
 
+def test_a_key_for_account_a_cannot_read_bs_trade_requests(stack: Stack) -> None:
+    placed = stack.alice.post("/trades", params={"account_id": stack.b}, json=TRADE)
+    assert placed.status_code == 200, placed.text
+    request_id = placed.json()["request_id"]
+    assert stack.alice.get(f"/trades/requests/{request_id}").status_code == 200
+    key = create_key(stack.alice, scopes=["read", "trade"], account_id=stack.a)["key"]
+    with stack.key_client(key) as bot:
+        answer = bot.get(f"/trades/requests/{request_id}")
+        assert error_code(answer) == (404, "TRADE_REQUEST_NOT_FOUND"), answer.text
+
+
 def test_a_key_cannot_manage_keys(stack: Stack) -> None:
     created = create_key(stack.alice, scopes=["read", "trade", "stream"])
     with stack.key_client(created["key"]) as bot:
