@@ -11,6 +11,15 @@
 # default proxy_next_upstream); an order already sent to a replica is never sent twice
 # (nginx does not retry non-idempotent requests that reached an upstream).
 # Settings: NGINX_ETC (/etc/nginx), as for nginx/install.sh.
+#
+# Round robin, as nginx does by default.  The replicas lease the terminals in PostgreSQL and
+# forward a request for an account the other one's terminal holds (REPLICA_* in host-a.yml),
+# so any spreading is correct; a crossing costs a hop (an account read: p50 7-13 ms forwarded
+# against 2.6-5 ms direct, bench/replicas_bench.py).  To keep each credential on one replica,
+# add `hash $http_authorization consistent;` by hand inside the upstream block, before its
+# `keepalive` line: this script keeps it, nginx/install.sh does not.  The WebSocket streams,
+# which send no Authorization header, then all reach one replica (correct, since events travel
+# between replicas, but unbalanced).
 set -euo pipefail
 
 NGINX_ETC=${NGINX_ETC:-/etc/nginx}

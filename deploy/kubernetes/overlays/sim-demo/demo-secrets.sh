@@ -6,7 +6,8 @@
 #
 # mt5-gateway-secrets: a random HS256 SUPABASE_JWT_SECRET (the demo signs its own tokens; the
 #   issuer is http://supabase.invalid/auth/v1, see the runbook), a random MT5_ENCRYPTION_KEYS,
-#   the terminals' RPyC secret, and DATABASE_URL for the demo PostgreSQL;
+#   the terminals' RPyC secret, the gateway replicas' shared REPLICA_SECRET, and DATABASE_URL
+#   for the demo PostgreSQL;
 # mt5-terminal-0: the same RPyC secret, for the simulator pod;
 # mt5-demo-postgres: the database password.
 # Running it again makes new values: apply, then restart the pods (a rotation).
@@ -40,6 +41,7 @@ stringData:
   SUPABASE_JWT_SECRET: "$(hex 32)"
   MT5_ENCRYPTION_KEYS: "k1:$(b64 32)"
   TERMINAL_SECRET: "$rpyc"
+  REPLICA_SECRET: "$(hex 32)"
   DATABASE_URL: "postgresql+asyncpg://gateway:$db_password@demo-postgres:5432/gateway"
 ---
 apiVersion: v1
