@@ -5,6 +5,7 @@ neither duplicate nor lose a row."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -12,6 +13,9 @@ import httpx
 import pytest
 from conftest import token_of
 from trading_support import Api, ok
+
+from gateway.db import make_engine, make_sessionmaker, session_scope
+from gateway.journal import store
 
 
 def sync(api: Api, account: str) -> dict[str, Any]:
@@ -47,6 +51,38 @@ def script_hedging(api: Api, control: Any, before: set[int]) -> set[int]:
     assert api.positions() == []
     deals = api.history_deals()
     return {d["ticket"] for d in deals if d["entry"] in ("out", "out_by", "inout")} - before
+
+
+def balance_ops(url: str, account: str) -> list[dict[str, Any]]:
+    """The account's rows of the journal's balance-operations table, oldest first."""
+
+    async def read() -> list[dict[str, Any]]:
+        engine = make_engine(url)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as session:
+                return [
+                    {"deal": o.deal, "kind": o.kind, "amount": o.amount, "time": o.time}
+                    for o in await store.balance_ops(session, account, None)
+                ]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def stop_out(api: Api, control: Any) -> dict[str, Any]:
+    """5 lots of EURUSD bought, then the price pushed down until the margin level is about
+    15 % (under the 30 % stop-out level): the broker closes the position. Its closing deal."""
+    control.push_price(server="Sim-Demo", symbol="EURUSD", bid=1.1, ask=1.1001)
+    ok(api.trade("EURUSD", "buy", 5.0))
+    info = ok(api.get("/account/info"))
+    loss = info["balance"] - 0.15 * info["margin"]  # equity left at a 15 % margin level
+    bid = round(1.1001 - loss / 500_000, 5)  # 5 lots of 100 000: 500 000 per unit of price
+    control.push_price(server="Sim-Demo", symbol="EURUSD", bid=bid, ask=bid + 0.0001)
+    assert api.positions() == []
+    (deal,) = [d for d in api.history_deals() if d["reason"] == "so"]
+    assert deal["entry"] == "out" and deal["volume"] == 5.0
+    return dict(deal)
 
 
 def test_journal_sync_end_to_end(store_api: Api, store_gateway: Any, jwks: Any) -> None:
@@ -113,6 +149,28 @@ def test_journal_sync_end_to_end(store_api: Api, store_gateway: Any, jwks: Any) 
     assert stats["overall"]["net"] == pytest.approx(sum(nets))
     assert stats["overall"]["wins"] == sum(1 for n in nets if n > 0)
     assert {g["key"] for g in stats["groups"]} == {"EURUSD", "GBPUSD", "USDJPY"}
+    # money in, a stop-out, money out: one more trade (reason "so"), two balance operations
+    ops = balance_ops(store_gateway.url, hedging)
+    assert [(o["kind"], o["amount"]) for o in ops] == [("balance", 10000.0)]  # initial deposit
+    deposit = store_gateway.control.deposit(amount=5000.0, login=10001, server="Sim-Demo")
+    stopped = stop_out(store_api, store_gateway.control)
+    withdrawal = store_gateway.control.withdraw(amount=100.0, login=10001, server="Sim-Demo")
+    done = sync(store_api, hedging)
+    # the clock is frozen: every deal is in the cursor's own second, read again and skipped
+    assert (done["synced"], done["skipped"], done["errors"], done["balance_ops"]) == (1, 12, [], 2)
+    ops = balance_ops(store_gateway.url, hedging)
+    assert [(o["deal"], o["kind"], o["amount"]) for o in ops[1:]] == [
+        (deposit["ticket"], "balance", 5000.0),
+        (withdrawal["ticket"], "balance", -100.0),
+    ]
+    (so,) = [r for r in journal(store_api, hedging) if r["reason"] == "so"]
+    assert (so["close_deal"], so["volume"], so["profit"]) == (
+        stopped["ticket"], 5.0, stopped["profit"])  # fmt: skip
+    assert len(journal(store_api, hedging)) == 13 and sync(store_api, hedging)["synced"] == 0
+    assert balance_ops(store_gateway.url, hedging) == ops  # nothing twice
+    stats = ok(store_api.http.get(f"/accounts/{hedging}/stats"))
+    assert stats["overall"]["trades"] == 13
+
     other = {"Authorization": f"Bearer {token_of(jwks, 'someone-else')}"}
     for path in ("trades", "stats", "sync"):
         answer = store_api.http.get(f"/accounts/{hedging}/{path}", headers=other)
