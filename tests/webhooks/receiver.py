@@ -1,4 +1,7 @@
-"""A local webhook receiver: records every request; can be down (503), redirect, or slow."""
+"""A local webhook receiver: records every request; can be down (503), redirect, or slow.
+
+It also notes a request that arrives while another one for the same ``webhook-id`` (and path) is
+still being answered (``overlaps``): two senders attempting one delivery at once."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int = 0  # what it was answered (set once answered)
 
     @property
     def json(self) -> Any:
@@ -26,23 +30,37 @@ class Received:
 class Receiver:
     mode: str = "ok"  # ok | down | redirect
     requests: list[Received] = field(default_factory=list)
+    hold_s: float = 0.0  # how long each request is held before it is answered
+    overlaps: list[str] = field(default_factory=list)  # webhook-ids received while in flight
 
     def __post_init__(self) -> None:
         owner = self
+        in_flight: dict[tuple[str, str], int] = {}
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                owner.requests.append(Received(self.path, dict(self.headers.items()), body))
-                if owner.mode == "down":
-                    self.send_response(503)
-                elif owner.mode == "redirect":
-                    self.send_response(302)
-                    self.send_header("location", f"{owner.url}/elsewhere")
-                else:
-                    self.send_response(204)
-                self.send_header("content-length", "0")
-                self.end_headers()
+                received = Received(self.path, dict(self.headers.items()), body)
+                key = (self.path, received.headers.get("webhook-id", ""))
+                with lock:
+                    if in_flight.get(key):
+                        owner.overlaps.append(key[1])
+                    in_flight[key] = in_flight.get(key, 0) + 1
+                try:
+                    if owner.hold_s:
+                        time.sleep(owner.hold_s)
+                    mode = owner.mode
+                    received.status = {"down": 503, "redirect": 302}.get(mode, 204)
+                    owner.requests.append(received)
+                    self.send_response(received.status)
+                    if mode == "redirect":
+                        self.send_header("location", f"{owner.url}/elsewhere")
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                finally:
+                    with lock:
+                        in_flight[key] -= 1
 
             def log_message(self, *args: Any) -> None:
                 pass
