@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     pool_health_interval_s: float = Field(default=5.0, gt=0)
     pool_login_timeout_s: float = Field(default=60.0, gt=0)
 
+    # The trade journal (gateway/journal): background sync of opted-in accounts; 0: off.
+    journal_auto_sync_s: float = Field(default=300.0, ge=0, le=86_400)
+
     mt5_encryption_keys: SecretStr | None = None
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
