@@ -186,7 +186,7 @@ class Settings(BaseSettings):
     replica_address: str = Field(default="", max_length=2048)  # http://10.0.0.5:8000
     replica_secret: SecretStr | None = None  # shared by the replicas; proves a forwarded request
     replica_lease_ttl_s: float = Field(default=10.0, ge=1, le=600)
-    replica_forward_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    replica_forward_timeout_s: float = Field(default=190.0, gt=0, le=3600)
 
     gzip_level: int = Field(default=1, ge=0, le=9)  # 0: never compress (nginx may, instead)
 

@@ -10,7 +10,9 @@
    not be used from with 4003, a caller throttled by failed attempts with 4029.
    ``auth_expiring`` is sent ``stream_auth_warning_s`` before the token's ``exp``; an ``auth``
    message with a fresh token of the same user extends the session, otherwise it closes with
-   4001 at expiry. A key without an expiry does not expire on the stream.
+   4001 at expiry. A key without an expiry does not expire on the stream, but an API key or
+   session in use is checked again every ``RECHECK_S`` (through the authenticator's cache): a
+   revoked one closes the stream with 4001.
 3. At most ``stream_max_connections_per_user`` connections per user (else 4029).
 4. Then three tasks until one ends: reading client messages, sending (``Outbox``), and the
    timers (heartbeat ``ping`` every ``stream_ping_s``, token expiry).
@@ -58,6 +60,7 @@ URL_TOKEN_PARAMS = ("token", "access_token", "jwt", "auth", "authorization", "ap
 MAX_SUBSCRIPTIONS = 256  # per connection
 CLOSE_WAIT_S = 5.0
 CLOSE_FORBIDDEN = 4003  # a credential that may not use the stream (scope, address)
+RECHECK_S = 5.0  # how often an API key or MT5-credential session in use is checked again
 
 
 def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
@@ -79,6 +82,7 @@ class Connection:
             ws, limit=cfg.stream_client_queue, send_timeout_s=cfg.stream_send_timeout_s
         )
         self.user: User | None = None
+        self.token = ""  # the credential in use: API keys and sessions are checked again
         self.expires_at = math.inf
         self.subscriptions: dict[str | int, Subscription] = {}
         self._reauth = asyncio.Event()
@@ -176,7 +180,7 @@ class Connection:
         if not first and self.user is not None and user.id != self.user.id:
             self.outbox.close(CLOSE_UNAUTHORIZED, "auth must keep the same user")
             return False
-        self.user = user
+        self.user, self.token = user, token
         self.expires_at = principal.expires_at if principal.expires_at is not None else math.inf
         self._warned = False
         self._reauth.set()
@@ -188,6 +192,25 @@ class Connection:
             await self.ws.send_text(text)
         else:
             self.outbox.push(text)
+        return True
+
+    async def _still_valid(self) -> bool:
+        """An API key or MT5-credential session revoked (or its scope or address no longer
+        allowed) closes the stream like an expired token: checked every ``RECHECK_S``, through
+        the authenticator's own cache (``API_KEY_CACHE_S``). A Supabase JWT stays valid until
+        its ``exp``."""
+        if self.user is None or self.user.auth == "supabase":
+            return True
+        try:
+            await self._principal(self.token)
+        except AuthUnavailable:
+            return True  # the store is down: judged again at the next check
+        except (AuthError, LoginThrottled):
+            self.outbox.close(CLOSE_UNAUTHORIZED, "credential revoked or expired")
+            return False
+        except GatewayError as exc:
+            self.outbox.close(CLOSE_FORBIDDEN, f"{exc.code}: {exc.message}"[:100])
+            return False
         return True
 
     async def _principal(self, token: str) -> Principal:
@@ -222,11 +245,16 @@ class Connection:
     async def _timers(self) -> None:
         self._warned = False
         next_ping = time.monotonic() + self.cfg.stream_ping_s
+        next_check = time.monotonic() + RECHECK_S
         while True:
             now = time.time()
             if now >= self.expires_at:
                 self.outbox.close(CLOSE_UNAUTHORIZED, "token expired")
                 return
+            if time.monotonic() >= next_check:
+                if not await self._still_valid():
+                    return
+                next_check = time.monotonic() + RECHECK_S
             warn_at = self.expires_at - self.cfg.stream_auth_warning_s
             if not self._warned and now >= warn_at:
                 self._warned = True
@@ -240,6 +268,8 @@ class Connection:
                 )
                 next_ping = time.monotonic() + self.cfg.stream_ping_s
             wake = [self.expires_at - now, next_ping - time.monotonic()]
+            if self.user is not None and self.user.auth != "supabase":
+                wake.append(next_check - time.monotonic())
             if not self._warned:
                 wake.append(warn_at - now)
             self._reauth.clear()

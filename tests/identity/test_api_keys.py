@@ -252,6 +252,19 @@ def test_unknown_and_malformed_keys(stack: Stack) -> None:
             assert bot.get("/me").status_code == 401
 
 
+def test_a_key_revoked_while_its_stream_is_open_closes_it(stack: Stack) -> None:
+    created = create_key(stack.alice, scopes=["read", "stream"], account_id=stack.a)
+    with stream(stack.gateway) as ws:
+        ws.send(f'{{"type": "auth", "token": "{created["key"]}"}}')
+        assert receive(ws)["type"] == "authenticated"
+        assert stack.alice.delete(f"/keys/{created['id']}").status_code == 200
+        give_up = time.monotonic() + POLL_BOUND_S
+        with pytest.raises(ConnectionClosed) as closed:
+            while time.monotonic() < give_up:  # heartbeats until the next check of the key
+                receive(ws, timeout_s=POLL_BOUND_S)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
 def test_keys_on_the_stream(stack: Stack) -> None:
     bound = create_key(stack.alice, scopes=["read", "stream"], account_id=stack.a)
     with stream(stack.gateway) as ws:
