@@ -5,7 +5,8 @@ priority, so that the terminals' time-sharing costs interactive users nothing:
 
 - **Resident** (a healthy terminal of this gateway is logged into the account): synced on that
   terminal without any switch. The pool is asked with credentials that refuse to log in, so a
-  race can never make it switch a terminal for a sync; the sync then waits for the next pass.
+  race can never make it switch a terminal for a sync (when it would, the account is treated
+  as away, below: so is an investor account whose master login the terminal holds).
   While that terminal is busy the sync is put off (``BUSY_SKIPS`` passes at most, then it queues
   for the terminal like one request of the gateway's own: no user's share is spent).
 - **Away** (logged in nowhere here): visited, a real switch, only while the pool is idle:
@@ -148,20 +149,24 @@ class AutoSync:
         return outcomes
 
     async def _visit(self, target: Target) -> str:
-        credentials: Credentials
         resident = self._resident(target.key)
-        if resident is None:
-            if self._pool.holdings.resident_elsewhere(target.key):
-                return "elsewhere"
-            if not self._idle(target.key.server):
-                return "away"
-            credentials = target.credentials
-        else:
+        if resident is not None:
             if resident and self._busy.get(target.account_id, 0) < BUSY_SKIPS:
                 self._busy[target.account_id] = self._busy.get(target.account_id, 0) + 1
                 return "busy"
-            credentials = _refuse
-        self._busy.pop(target.account_id, None)
+            self._busy.pop(target.account_id, None)
+            outcome = await self._sync_on(target, _refuse)
+            if outcome != "away":
+                return outcome
+            # the pool would have switched: the terminal moved on meanwhile, or it holds the
+            # master login of an investor account; an away account, then
+        if self._pool.holdings.resident_elsewhere(target.key):
+            return "elsewhere"
+        if not self._idle(target.key.server):
+            return "away"
+        return await self._sync_on(target, target.credentials)
+
+    async def _sync_on(self, target: Target, credentials: Credentials) -> str:
         deadline = self._pool.deadline(self._timeout_s)
         try:
             async with self._pool.session(target.key, credentials, deadline) as terminal:
