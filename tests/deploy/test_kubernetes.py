@@ -266,6 +266,29 @@ def test_gateway_replicas_pdb_and_probes(base: list[Doc]) -> None:
     assert int(keepalive.split("=")[1]) > 60  # ingress-nginx keeps idle upstreams 60 s
 
 
+def test_replicas_lease_terminals_and_reach_each_other(base: list[Doc]) -> None:
+    from gateway.config import Settings
+
+    config = get(base, "ConfigMap", "mt5-gateway-config")["data"]
+    assert config["REPLICA_LEASES"] == "true"
+    (container,) = get(base, "Deployment", "mt5-gateway")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    names = [e["name"] for e in container["env"]]
+    assert env["REPLICA_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert "$(POD_IP)" in env["REPLICA_ADDRESS"]["value"]
+    assert names.index("POD_IP") < names.index("REPLICA_ADDRESS")  # expanded in order
+    assert env["REPLICA_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "mt5-gateway-secrets"
+    # A forwarded request outlives the worst case of the replica serving it, and the ingress
+    # outlives the forward.
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    worst = defaults.request_timeout_s + defaults.pool_login_timeout_s + defaults.terminal_timeout_s
+    forward = float(config.get("REPLICA_FORWARD_TIMEOUT_S", defaults.replica_forward_timeout_s))
+    api = get(base, "Ingress", "mt5-gateway")["metadata"]["annotations"]
+    assert worst < forward < int(api["nginx.ingress.kubernetes.io/proxy-read-timeout"])
+    assert worst < defaults.replica_forward_timeout_s
+
+
 def test_gateway_runs_restricted(base: list[Doc]) -> None:
     spec = get(base, "Deployment", "mt5-gateway")["spec"]["template"]["spec"]
     assert spec["securityContext"]["runAsNonRoot"] is True
@@ -339,6 +362,7 @@ def test_network_policy_matrix(rendered: tuple[str, list[Doc]]) -> None:
     allowed = [
         (gateway, terminal, 8001),
         (INGRESS_CONTROLLER, gateway, 8000),
+        (gateway, gateway, 8000),  # forwarding between replicas
         (gateway, KUBE_DNS, 53),
         (terminal, KUBE_DNS, 53),
         (gateway, "10.20.30.40", 5432),  # a managed PostgreSQL in the VPC

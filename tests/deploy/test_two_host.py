@@ -99,7 +99,12 @@ def test_host_a_runs_two_hardened_replicas_on_loopback(env_file: str) -> None:
         assert "TERMINAL_SECRET" not in env  # mutual TLS authenticates
         for key in ("TERMINAL_TLS_CA_FILE", "TERMINAL_TLS_CERT_FILE", "TERMINAL_TLS_KEY_FILE"):
             assert env[key] in mounted
+        assert env["REPLICA_LEASES"] == "true"
     assert published == {8000, 8010}
+    ids = {name: s["environment"]["REPLICA_ID"] for name, s in services.items()}
+    assert len(set(ids.values())) == 2  # each replica its own lease owner
+    for name, service in services.items():
+        assert service["environment"]["REPLICA_ADDRESS"] == f"http://{name}:8000"
 
 
 def test_host_b_needs_its_private_address() -> None:
