@@ -36,11 +36,13 @@ async def stream_service(
     state: Mapping[str, Any], settings: StreamSettings
 ) -> AsyncIterator[dict[str, Any]]:
     """The hub and the webhook worker for the lifespan ``state`` of a running gateway."""
+    replicas = state.get("replicas")
     deliveries = Deliveries(
         sessions=state["sessionmaker"],
         keyring=state["keyring"],
         gateway_settings=state["settings"],
         settings=settings,
+        worker_id=replicas.replica_id if replicas is not None else None,  # in claimed_by
     )
     hub = Hub(
         pool=state["pool"],
@@ -52,7 +54,6 @@ async def stream_service(
     )
     await hub.start()
     await deliveries.start(hub)
-    replicas = state.get("replicas")
     if replicas is not None:  # watch for other replicas' clients what is resident here
         await replicas.follow(hub)
     try:
