@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -253,17 +252,18 @@ def main() -> int:
                         )
                     )
                 fills = webhook_bench(port, token)
-                figures.add(
-                    Figure(
-                        section,
-                        "market order filled -> its deal.added webhook received p50",
-                        statistics.median(fills),
-                        "ms",
-                        baseline=ACCOUNT_INTERVAL_S * 1000,
-                        baseline_name="the account poll interval (STREAM_ACCOUNT_INTERVAL_S)",
-                        note=f"{len(fills)} fills; p99 {pct(fills, 0.99):.1f} ms",
+                for name, q in (("p50", 0.5), ("p99", 0.99)):
+                    figures.add(
+                        Figure(
+                            section,
+                            f"market order filled -> its deal.added webhook received {name}",
+                            pct(fills, q),
+                            "ms",
+                            baseline=ACCOUNT_INTERVAL_S * 1000,
+                            baseline_name="the account poll interval (STREAM_ACCOUNT_INTERVAL_S)",
+                            note=f"{len(fills)} fills; the poll interval bounds it",
+                        )
                     )
-                )
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
