@@ -53,6 +53,7 @@ from gateway.errors import ERROR_RESPONSES, UnhandledErrors, install_error_handl
 from gateway.health.router import admin_router as admin_pool_router
 from gateway.health.router import router as health_router
 from gateway.history.router import router as history_router
+from gateway.journal.auto import AutoSync
 from gateway.journal.router import router as journal_router
 from gateway.logs import RequestLogMiddleware, configure_from_settings, configure_logging
 from gateway.market.router import router as market_router
@@ -255,6 +256,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             clocks = ServerClocks(settings.utc_offsets())
             await broadcasts.resume(
                 BroadcastEnv(pool, keyring, settings, sessions, reconciliations, clocks)
+            )
+            await stack.enter_async_context(  # opted-in accounts, synced in the background
+                AutoSync(
+                    pool=pool, sessions=sessions, clocks=clocks, keyring=keyring, settings=settings
+                )
             )
             state = State(
                 settings=settings,

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from conftest import ProcessStack, token_of
+from gateway_process import GatewayProcess
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from test_sync import journal, script_hedging
@@ -154,3 +155,24 @@ def test_low_priority_never_switches_a_terminal_someone_is_using(
 ) -> None:
     process_stack.fresh_world()
     asyncio.run(priorities(process_stack))
+
+
+def test_the_gateway_runs_the_background_sync(process_stack: ProcessStack, jwks: Any) -> None:
+    """create_app wires AutoSync: with JOURNAL_AUTO_SYNC_S set, an opted-in account's trades
+    reach the journal while nobody calls /sync."""
+    stack = process_stack
+    stack.fresh_world()
+    hedging = stack.ids.hedging
+    with (
+        GatewayProcess({**stack.env, "JOURNAL_AUTO_SYNC_S": "0.5"}) as gw,
+        Api(gw.url, token_of(jwks, "trader-1"), hedging) as api,
+    ):
+        ok(api.http.put(f"/accounts/{hedging}/sync", json={"auto_sync": True}))
+        closing = script_hedging(api, stack.control, set())
+        give_up = time.monotonic() + BOUND_S
+        while time.monotonic() < give_up:
+            if {r["close_deal"] for r in journal(api, hedging)} == closing:
+                break
+            time.sleep(0.2)
+        assert {r["close_deal"] for r in journal(api, hedging)} == closing
+        assert ok(api.http.get(f"/accounts/{hedging}/sync"))["synced_at"] is not None
