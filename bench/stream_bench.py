@@ -51,6 +51,7 @@ SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCHF", "USDCAD", "GBPJPY",
 ROUNDS = 15
 COMPRESSION = None if os.environ.get("BENCH_COMPRESSION") == "off" else "deflate"
 FILLS = 30
+PER_USER = 500  # subscribers per user
 ACCOUNT_INTERVAL_S = 1.0  # the default
 
 
@@ -77,7 +78,7 @@ def start_gateway(
         "MT5_ENCRYPTION_KEYS": key,
         "ALLOWED_USER_IDS": "single-1",
         "LOG_LEVEL": "WARNING",
-        "STREAM_MAX_CONNECTIONS_PER_USER": str(SUBSCRIBERS + 10),
+        "STREAM_MAX_CONNECTIONS_PER_USER": str(PER_USER),
         "STREAM_ACCOUNT_INTERVAL_S": str(ACCOUNT_INTERVAL_S),
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         "PYTHONPATH": f"{ROOT}:{ROOT / 'terminal-image'}",
@@ -100,17 +101,20 @@ def start_gateway(
     raise SystemExit("gateway did not start")
 
 
-async def quotes_bench(port: int, token: str, control: SimControl, subscribers: int) -> list[float]:
+async def quotes_bench(
+    port: int, tokens: list[str], control: SimControl, subscribers: int
+) -> list[float]:
+    """``subscribers`` connections, spread over the users of ``tokens`` (a user may hold
+    ``PER_USER`` at most)."""
     url = f"ws://127.0.0.1:{port}/api/v1/stream"
-    headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
     latest: list[dict[str, float]] = [{} for _ in range(subscribers)]
     progress = asyncio.Event()
     sockets = []
-    for _ in range(subscribers):
+    for index in range(subscribers):
         ws = await connect(
             url,
-            additional_headers=headers,
+            additional_headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"},
             open_timeout=60,
             max_queue=None,
             compression=COMPRESSION,
@@ -226,15 +230,20 @@ def main() -> int:
     figures = Figures("stream")
     section = "stream (1 gateway, 1 terminal, WebSocket clients in one process)"
     jwks = JwksServer(keys=[new_es256("es-1")])
-    token = sign(jwks.keys[0], claims(jwks.issuer, sub=TRADER, exp=int(time.time()) + 7200))
+    expiry = int(time.time()) + 7200
+    token = sign(jwks.keys[0], claims(jwks.issuer, sub=TRADER, exp=expiry))
+    readers = [  # each user within STREAM_MAX_CONNECTIONS_PER_USER
+        sign(jwks.keys[0], claims(jwks.issuer, sub=f"reader-{n}", exp=expiry))
+        for n in range(-(-SUBSCRIBERS // PER_USER))
+    ]
     server = start_terminal_server()
     try:
         with SimControl(server.host, server.port) as control, tempfile.TemporaryDirectory() as tmp:
             control.freeze_time(ms=FROZEN_MS)  # prices move only when pushed
             proc, port = start_gateway(jwks, server.port, Path(tmp))
             try:
-                one = asyncio.run(quotes_bench(port, token, control, 1))
-                many = asyncio.run(quotes_bench(port, token, control, SUBSCRIBERS))
+                one = asyncio.run(quotes_bench(port, readers, control, 1))
+                many = asyncio.run(quotes_bench(port, readers, control, SUBSCRIBERS))
                 pushes = f"{ROUNDS} pushes of {len(SYMBOLS)} symbols"
                 for name, q in (("p50", 0.5), ("p99", 0.99)):
                     figures.add(
