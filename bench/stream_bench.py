@@ -52,6 +52,7 @@ ROUNDS = 15
 COMPRESSION = None if os.environ.get("BENCH_COMPRESSION") == "off" else "deflate"
 FILLS = 30
 PER_USER = 500  # subscribers per user
+READER_USERS = -(-SUBSCRIBERS // PER_USER)  # single-tenant users: quotes of the configured account
 ACCOUNT_INTERVAL_S = 1.0  # the default
 
 
@@ -76,7 +77,7 @@ def start_gateway(
         "SERVER_UTC_OFFSETS": "Sim-Demo=7200",
         "DATABASE_URL": url,
         "MT5_ENCRYPTION_KEYS": key,
-        "ALLOWED_USER_IDS": "single-1",
+        "ALLOWED_USER_IDS": ",".join(["single-1", *(f"reader-{n}" for n in range(READER_USERS))]),
         "LOG_LEVEL": "WARNING",
         "STREAM_MAX_CONNECTIONS_PER_USER": str(PER_USER),
         "STREAM_ACCOUNT_INTERVAL_S": str(ACCOUNT_INTERVAL_S),
@@ -234,7 +235,7 @@ def main() -> int:
     token = sign(jwks.keys[0], claims(jwks.issuer, sub=TRADER, exp=expiry))
     readers = [  # each user within STREAM_MAX_CONNECTIONS_PER_USER
         sign(jwks.keys[0], claims(jwks.issuer, sub=f"reader-{n}", exp=expiry))
-        for n in range(-(-SUBSCRIBERS // PER_USER))
+        for n in range(READER_USERS)
     ]
     server = start_terminal_server()
     try:
