@@ -178,7 +178,12 @@ class Peer:
                 ):
                     return message
 
-        return await asyncio.wait_for(wait(), timeout)
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            seen = [m for m in self.log if m.get("type") != "ping"][-8:]
+            what = kind or "message"
+            raise AssertionError(f"no {what} within {timeout} s; last: {seen}") from None
 
     async def events(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         return [await self.next("event", timeout=timeout) for _ in range(count)]
