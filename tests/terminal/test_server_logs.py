@@ -78,6 +78,11 @@ def test_connection_lines_are_debug() -> None:
     with start_terminal_server(extra_args=args) as server:
         for _ in range(PROBES):
             probe(server)
+        # the server logs a goodbye once it has seen the close: wait for the last one (a
+        # safety bound only), or stopping it first may cut that line off
+        give_up = time.monotonic() + 30
+        while server.output().count('"goodbye ') < PROBES and time.monotonic() < give_up:
+            time.sleep(0.05)
         server.stop()
     entries = after_ready(json_lines(server.output()))
     for word in CONNECTION_WORDS[:3]:
