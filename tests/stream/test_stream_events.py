@@ -79,6 +79,9 @@ async def test_sl_hit_by_a_pushed_price_has_cause_sl(stack: Stack, control: SimC
         start = (await peer.next("snapshot"))["seq"]
         result = await _trade(stack, account)
         price = result["price"]
+        # The stream reports what each poll sees: a change made before the next poll of the
+        # account would arrive folded into "opened". So the SL is moved once "opened" is here.
+        opened = await peer.events(2)  # deal, opened
         async with stack.http() as http:
             moved = await http.patch(
                 f"/positions/{result['position']}",
@@ -86,7 +89,7 @@ async def test_sl_hit_by_a_pushed_price_has_cause_sl(stack: Stack, control: SimC
                 params={"account_id": account},
             )
         assert moved.status_code == 200, moved.text
-        events = await peer.events(3)  # deal, opened, modified (sl)
+        events = [*opened, *await peer.events(1)]  # modified (sl)
         modified = events[2]
         assert modified["event"] == "position.modified"
         assert modified["data"]["changes"]["sl"] == [0.0, round(price - 0.0050, 5)]
