@@ -19,9 +19,9 @@ from typing import Any
 from simulator import constants as c
 from simulator.broker_actions import HANDLERS, Trade
 from simulator.broker_exec import Ledger
-from simulator.broker_funds import balance_operation, stop_out
+from simulator.broker_funds import balance_operation, money_deal, stop_out
 from simulator.broker_money import Pricing
-from simulator.broker_state import AccountState, Deal
+from simulator.broker_state import AccountState
 from simulator.broker_triggers import Triggers
 from simulator.broker_views import select_history, select_live, symbol_info_struct, tick_struct
 from simulator.market import Market, in_schedule
@@ -66,22 +66,9 @@ class Broker:
             now = int(self.market.history_start_s) * 1000
             for spec in accounts:
                 state = AccountState(spec=AccountSpec(**vars(spec)))
+                ticket, deposit = self._new_ticket(), c.DEAL_TYPE_BALANCE
                 state.deals.append(
-                    Deal(
-                        ticket=self._new_ticket(),
-                        order=0,
-                        time_ms=now,
-                        type=c.DEAL_TYPE_BALANCE,
-                        entry=c.DEAL_ENTRY_IN,
-                        magic=0,
-                        position_id=0,
-                        reason=c.DEAL_REASON_CLIENT,
-                        volume=0.0,
-                        price=0.0,
-                        profit=spec.balance,
-                        symbol="",
-                        comment="Initial deposit",
-                    )
+                    money_deal(ticket, now, deposit, spec.balance, "Initial deposit")
                 )
                 self._accounts[spec.login] = state
 

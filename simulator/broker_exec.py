@@ -51,6 +51,24 @@ class Ledger:
         order.time_done_ms = self.now_ms
         self.state.history_orders.append(order)
 
+    def close_by_server(
+        self, spec: SymbolSpec, position: Position, price: float, reason: int, comment: str
+    ) -> None:
+        """The trade server closes ``position`` at ``price`` (SL, TP, stop-out): an order of
+        the opposite side for its whole volume, filled at once."""
+        buy = position.type == c.POSITION_TYPE_BUY
+        order = self.new_order(
+            spec,
+            c.ORDER_TYPE_SELL if buy else c.ORDER_TYPE_BUY,
+            position.volume,
+            price,
+            magic=position.magic,
+            reason=reason,
+            position_id=position.ticket,
+            comment=comment,
+        )
+        self.fill(spec, order, price, position)
+
     def fill(
         self, spec: SymbolSpec, order: Order, price: float, position: Position | None = None
     ) -> int:

@@ -54,11 +54,19 @@ def balance_operation(
         spec.credit = round(spec.credit + amount, spec.currency_digits)
     else:
         spec.balance = round(spec.balance + amount, spec.currency_digits)
-    deal = Deal(
+    deal = money_deal(ticket, now_ms, KINDS[kind], amount, comment)
+    state.deals.append(deal)
+    return deal
+
+
+def money_deal(ticket: int, time_ms: int, kind: int, amount: float, comment: str) -> Deal:
+    """A balance or credit deal as a broker writes one: no order, position, volume or symbol;
+    the amount in ``profit``."""
+    return Deal(
         ticket=ticket,
         order=0,
-        time_ms=now_ms,
-        type=KINDS[kind],
+        time_ms=time_ms,
+        type=kind,
         entry=c.DEAL_ENTRY_IN,
         magic=0,
         position_id=0,
@@ -69,8 +77,6 @@ def balance_operation(
         symbol="",
         comment=comment,
     )
-    state.deals.append(deal)
-    return deal
 
 
 def below_stop_out(pricing: Pricing, state: AccountState) -> float | None:
@@ -119,16 +125,5 @@ def _close(
     price: float,
     comment: str,
 ) -> None:
-    buy = position.type == c.POSITION_TYPE_BUY
     ledger = Ledger(state, pricing, new_ticket, now_ms)
-    order = ledger.new_order(
-        spec,
-        c.ORDER_TYPE_SELL if buy else c.ORDER_TYPE_BUY,
-        position.volume,
-        price,
-        magic=position.magic,
-        reason=c.ORDER_REASON_SO,
-        position_id=position.ticket,
-        comment=comment,
-    )
-    ledger.fill(spec, order, price, position)
+    ledger.close_by_server(spec, position, price, c.ORDER_REASON_SO, comment)

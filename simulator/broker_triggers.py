@@ -140,15 +140,5 @@ class Triggers:
         level = position.sl if reason == c.DEAL_REASON_SL else position.tp
         tag = "sl" if reason == c.DEAL_REASON_SL else "tp"
         ledger = Ledger(state, self.pricing, self.new_ticket, time_ms)
-        price = bid if buy else ask
-        order = ledger.new_order(
-            spec,
-            c.ORDER_TYPE_SELL if buy else c.ORDER_TYPE_BUY,
-            position.volume,
-            price,
-            magic=position.magic,
-            reason=reason,
-            position_id=position.ticket,
-            comment=f"[{tag} {level:.{spec.digits}f}]",
-        )
-        ledger.fill(spec, order, price, position)
+        comment = f"[{tag} {level:.{spec.digits}f}]"
+        ledger.close_by_server(spec, position, bid if buy else ask, reason, comment)
