@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import bindparam, insert, inspect, select
+from sqlalchemy import Insert, bindparam, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.models import AuditEntry, utcnow
@@ -67,15 +67,7 @@ async def append(
     retcode: int | None = None,
     ip: str | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(
-        user_id=user_id,
-        action=action,
-        account_id=account_id,
-        request=storable(strip_secrets(request)),
-        outcome=storable(strip_secrets(outcome)),
-        retcode=retcode,
-        ip=ip,
-    )
+    entry = _entry(user_id, action, account_id, request, outcome, retcode, ip)
     session.add(entry)
     await session.flush()
     return entry
@@ -92,15 +84,7 @@ def entry_values(
     ip: str | None = None,
 ) -> dict[str, Any]:
     """The column values :func:`append` would insert, for :func:`insert_row`."""
-    entry = AuditEntry(
-        user_id=user_id,
-        action=action,
-        account_id=account_id,
-        request=storable(strip_secrets(request)),
-        outcome=storable(strip_secrets(outcome)),
-        retcode=retcode,
-        ip=ip,
-    )
+    entry = _entry(user_id, action, account_id, request, outcome, retcode, ip)
     mapper = inspect(AuditEntry)
     mapper.dispatch.before_insert(mapper, None, inspect(entry))  # listeners get the state
     return {
@@ -115,8 +99,31 @@ def entry_values(
     }
 
 
-_INSERT = Statement(
-    lambda _: insert(AuditEntry).values(
+def _entry(
+    user_id: str,
+    action: str,
+    account_id: str | None,
+    request: dict[str, Any] | None,
+    outcome: dict[str, Any] | None,
+    retcode: int | None,
+    ip: str | None,
+) -> AuditEntry:
+    """The entry with its request and outcome stripped of secrets and made storable."""
+    return AuditEntry(
+        user_id=user_id,
+        action=action,
+        account_id=account_id,
+        request=storable(strip_secrets(request)),
+        outcome=storable(strip_secrets(outcome)),
+        retcode=retcode,
+        ip=ip,
+    )
+
+
+def insert_stmt() -> Insert:
+    """The INSERT of :func:`entry_values` (``p_*`` parameters), alone or as part of a larger
+    statement (``gateway/store/trades.py``)."""
+    return insert(AuditEntry).values(
         at=bindparam("p_at"),
         user_id=bindparam("p_user_id"),
         action=bindparam("p_action"),
@@ -126,7 +133,9 @@ _INSERT = Statement(
         retcode=bindparam("p_retcode"),
         ip=bindparam("p_ip"),
     )
-)
+
+
+_INSERT = Statement(lambda _: insert_stmt())
 
 
 def insert_row(tx: Tx, values: dict[str, Any]) -> None:

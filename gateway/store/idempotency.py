@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Update, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -125,21 +125,28 @@ _HELD = Statement(
     )
 )
 _DROP = Statement(lambda _: delete(IdempotencyKey).where(IdempotencyKey.id == bindparam("p_id")))
-_COMPLETE = Statement(
-    lambda _: (
+
+
+def completion_stmt(prefix: str) -> Update:
+    """The key's completion: an in-progress key of ``{prefix}user_id`` and ``{prefix}key``
+    gets its answer (``{prefix}status_code``, ``{prefix}body``). Alone, or as part of a
+    larger statement (``gateway/store/trades.py``)."""
+    return (
         update(IdempotencyKey)
         .where(
-            IdempotencyKey.user_id == bindparam("p_user_id"),
-            IdempotencyKey.key == bindparam("p_key"),
+            IdempotencyKey.user_id == bindparam(f"{prefix}user_id"),
+            IdempotencyKey.key == bindparam(f"{prefix}key"),
             IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
         )
         .values(
             status=IdempotencyStatus.COMPLETED,
-            response_status=bindparam("p_status_code"),
-            response_body=bindparam("p_body"),
+            response_status=bindparam(f"{prefix}status_code"),
+            response_body=bindparam(f"{prefix}body"),
         )
     )
-)
+
+
+_COMPLETE = Statement(lambda _: completion_stmt("p_"))
 _RELEASE = Statement(
     lambda _: delete(IdempotencyKey).where(
         IdempotencyKey.user_id == bindparam("p_user_id"),

@@ -19,13 +19,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import String, bindparam, exists, insert, select, update
+from sqlalchemy import String, Update, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store import audit, idempotency
 from gateway.store.models import (
-    AuditEntry,
     IdempotencyKey,
     IdempotencyStatus,
     TradeRequest,
@@ -86,15 +85,23 @@ _INSERT = Statement(
         updated_at=bindparam("p_now"),
     )
 )
-_SETTLE = Statement(
-    lambda _: (
+
+
+def _final_state_stmt(prefix: str) -> Update:
+    """A request row's final state and result (``{prefix}request_id``, ``{prefix}state``,
+    ``{prefix}result``; ``p_now``)."""
+    return (
         update(TradeRequest)
-        .where(TradeRequest.request_id == bindparam("p_request_id"))
+        .where(TradeRequest.request_id == bindparam(f"{prefix}request_id"))
         .values(
-            state=bindparam("p_state"), result=bindparam("p_result"), updated_at=bindparam("p_now")
+            state=bindparam(f"{prefix}state"),
+            result=bindparam(f"{prefix}result"),
+            updated_at=bindparam("p_now"),
         )
     )
-)
+
+
+_SETTLE = Statement(lambda _: _final_state_stmt("p_"))
 _SET_STATE = Statement(
     lambda _: (
         update(TradeRequest)
@@ -202,7 +209,7 @@ def settle_with_audit(
             values |= {"s_request_id": request_id, "s_state": state, "s_result": storable(result)}
         if completion is not None:
             user_id, key, status, body = completion
-            values |= {"c_user_id": user_id, "c_key": key, "c_status": status}
+            values |= {"c_user_id": user_id, "c_key": key, "c_status_code": status}
             values["c_body"] = storable(body)
         tx.run(_combined_settle(bool(settled), completion is not None), values)
         return
@@ -257,43 +264,12 @@ def _combined_settle(row: bool, key: bool) -> Statement:
 def _combined_settle_stmt(row: bool, key: bool) -> Any:
     """PostgreSQL: the audit INSERT, with the row's UPDATE and the key's completion as
     data-modifying WITH parts (each runs once, in the same statement)."""
-    stmt = insert(AuditEntry).values(
-        at=bindparam("p_at"),
-        user_id=bindparam("p_user_id"),
-        action=bindparam("p_action"),
-        account_id=bindparam("p_account_id"),
-        request=bindparam("p_request"),
-        outcome=bindparam("p_outcome"),
-        retcode=bindparam("p_retcode"),
-        ip=bindparam("p_ip"),
-    )
+    stmt = audit.insert_stmt()
     if row:
-        settled = (
-            update(TradeRequest)
-            .where(TradeRequest.request_id == bindparam("s_request_id"))
-            .values(
-                state=bindparam("s_state"),
-                result=bindparam("s_result"),
-                updated_at=bindparam("p_now"),
-            )
-            .returning(TradeRequest.request_id)
-        )
+        settled = _final_state_stmt("s_").returning(TradeRequest.request_id)
         stmt = stmt.add_cte(settled.cte("settled"))
     if key:
-        completed = (
-            update(IdempotencyKey)
-            .where(
-                IdempotencyKey.user_id == bindparam("c_user_id"),
-                IdempotencyKey.key == bindparam("c_key"),
-                IdempotencyKey.status == IdempotencyStatus.IN_PROGRESS,
-            )
-            .values(
-                status=IdempotencyStatus.COMPLETED,
-                response_status=bindparam("c_status"),
-                response_body=bindparam("c_body"),
-            )
-            .returning(IdempotencyKey.id)
-        )
+        completed = idempotency.completion_stmt("c_").returning(IdempotencyKey.id)
         stmt = stmt.add_cte(completed.cte("completed"))
     return stmt
 
