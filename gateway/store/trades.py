@@ -128,18 +128,15 @@ def insert_row(
     idempotency_key: str | None = None,
 ) -> None:
     """:func:`create` in a ledger transaction (commit it before the send)."""
-    tx.run(
-        _INSERT,
-        {
-            "p_request_id": request_id,
-            "p_user_id": user_id,
-            "p_account_id": account_id,
-            "p_client_id": client_id,
-            "p_key": idempotency_key,
-            "p_request": storable(request),
-            "p_state": TradeState.PENDING,
-            "p_now": utcnow(),
-        },
+    insert_claiming(
+        tx,
+        request_id=request_id,
+        user_id=user_id,
+        account_id=account_id,
+        client_id=client_id,
+        request=request,
+        idempotency_key=idempotency_key,
+        claim_hash=None,
     )
 
 
