@@ -105,7 +105,7 @@ class TerminalCore:
     def _currency(self, broker: Broker) -> str:
         """The logged-in account's currency (SymbolInfo tick values are given in it)."""
         session = self._require_session()
-        return str(broker.account_info(session.login, session.investor).currency)
+        return broker.currency_of(session.login)
 
     def _require_feed(self) -> None:
         if not self._state.faults.broker_connected:

@@ -83,6 +83,10 @@ class Broker:
     def has_account(self, login: int) -> bool:
         return login in self._accounts
 
+    def currency_of(self, login: int) -> str:
+        """The account's deposit currency (fixed at its opening: nothing to process first)."""
+        return self._accounts[login].spec.currency
+
     def symbol(self, name: str) -> SymbolSpec | None:
         return self._symbols.get(name)
 

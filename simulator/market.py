@@ -96,6 +96,7 @@ class Market:
         self._raw = ByteLRU(cache_mb << 18)  # a quarter each for raw paths and final ticks,
         self._ticks = ByteLRU(cache_mb << 18)
         self._bars = ByteLRU(cache_mb << 19)  # half for bars
+        self._stats: dict[str, tuple[tuple[int, int], dict[str, float]]] = {}  # latest per symbol
         self.add_symbols(symbols)
 
     def add_symbols(self, specs: Iterable[SymbolSpec]) -> None:
@@ -208,11 +209,15 @@ class Market:
             day, q = self._latest_day(sym, now)
             if not len(q.bid):
                 return dict.fromkeys(_STAT_KEYS, 0.0) | {"volume": 0}
+            seen = (day, len(q.bid))  # the figures change only when another tick is visible
+            kept = self._stats.get(symbol)
+            if kept is not None and kept[0] == seen:
+                return dict(kept[1])
             before = self._latest_day(sym, day * DAY_MS - 1)[1].bid
             close = float(before[-1]) if len(before) else float(q.bid[0])
             last_bid = float(q.bid[-1])
             trades = q.last[(q.flags & c.TICK_FLAG_LAST) != 0] if q.last is not None else q.bid[:0]
-            return {
+            stats = {
                 "bidhigh": float(q.bid.max()), "bidlow": float(q.bid.min()),
                 "askhigh": float(q.ask.max()), "asklow": float(q.ask.min()),
                 "session_open": float(q.bid[0]), "session_close": close,
@@ -222,6 +227,8 @@ class Market:
                 "lastlow": float(trades.min()) if len(trades) else 0.0,
                 "last": float(trades[-1]) if len(trades) else 0.0,
             }  # fmt: skip
+            self._stats[symbol] = (seen, stats)
+            return dict(stats)
 
     # ------------------------------------------------------------ internals
     def _sym(self, symbol: str) -> SymbolPath:
@@ -232,6 +239,7 @@ class Market:
 
     def _forget(self, name: str, from_day: int) -> None:
         """Drop cached final ticks and bars of ``name`` from ``from_day`` on (raw paths stay)."""
+        self._stats.pop(name, None)
         self._ticks.drop(lambda k: k[0] == name and k[1] >= from_day)
         self._bars.drop(lambda k: k[0] == name and k[1] >= from_day)
 
