@@ -101,7 +101,7 @@ async def _authenticate(request: Request, token: str, ip: str | None) -> Princip
         found: Principal = await authenticator.authenticate(token, ip)
         return found
     verifier: TokenVerifier = request.state.verifier  # an app without gateway.auth.install
-    return Principal(user=await verifier.verify(token), expires_at=None)
+    return await verifier.principal(token)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

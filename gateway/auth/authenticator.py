@@ -15,11 +15,6 @@ another issuer only chooses a key that will not verify it.
 
 from __future__ import annotations
 
-from typing import Any
-
-import jwt
-from jwt.exceptions import InvalidTokenError
-
 from gateway.auth.schemas import Principal
 from gateway.auth.verifier import TokenVerifier
 from gateway.errors import AuthError
@@ -47,15 +42,4 @@ class Authenticator:
             return await self.sessions.verify(token)
         if self.supabase is None:
             raise AuthError("Token issuer is not accepted")
-        user = await self.supabase.verify(token)
-        return Principal(user=user, expires_at=_exp(token))
-
-
-def _exp(token: str) -> float | None:
-    """The ``exp`` of a token that was just verified."""
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except InvalidTokenError:
-        return None
-    exp = claims.get("exp")
-    return float(exp) if isinstance(exp, int | float) else None
+        return await self.supabase.principal(token)

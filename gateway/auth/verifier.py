@@ -28,7 +28,7 @@ from jwt.exceptions import (
 
 from gateway.auth.devkeys import load_dev_keys
 from gateway.auth.jwks import JwksCache
-from gateway.auth.schemas import User
+from gateway.auth.schemas import Principal, User
 from gateway.config import Settings
 from gateway.errors import AuthError
 from gateway.logs import note
@@ -60,15 +60,19 @@ class TokenVerifier:
         self._leeway_s = leeway_s
         self._admin_ids = admin_ids
         self._clock = clock
-        self._verified: OrderedDict[bytes, tuple[float, User]] = OrderedDict()
+        self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
     async def verify(self, token: str) -> User:
         """The token's user (and the request's access log line names them by a short hash)."""
-        user = await self._verify(token)
-        note(user_id=user.id)
-        return user
+        return (await self.principal(token)).user
 
-    async def _verify(self, token: str) -> User:
+    async def principal(self, token: str) -> Principal:
+        """The token's user and its ``exp``, from one verification (remembered briefly)."""
+        found = await self._verify(token)
+        note(user_id=found.user.id)
+        return found
+
+    async def _verify(self, token: str) -> Principal:
         digest = hashlib.sha256(token.encode()).digest()
         now = self._clock()
         cached = self._verified.get(digest)
@@ -76,12 +80,13 @@ class TokenVerifier:
             return cached[1]
         key, algorithm = await self._key_for(token)
         claims = self._decode(token, key, algorithm)
-        user = self._user(claims)
-        self._remember(digest, min(float(claims["exp"]), now + VERIFIED_TTL_S), user)
-        return user
+        exp = float(claims["exp"])
+        found = Principal(user=self._user(claims), expires_at=exp)
+        self._remember(digest, min(exp, now + VERIFIED_TTL_S), found)
+        return found
 
-    def _remember(self, digest: bytes, until: float, user: User) -> None:
-        self._verified[digest] = (until, user)
+    def _remember(self, digest: bytes, until: float, found: Principal) -> None:
+        self._verified[digest] = (until, found)
         self._verified.move_to_end(digest)
         while len(self._verified) > VERIFIED_MAX:
             self._verified.popitem(last=False)

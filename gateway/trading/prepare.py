@@ -72,17 +72,15 @@ def mt5_request(action: int, **values: Any) -> Record:
 
 
 async def load_spec(terminal: TerminalPort, symbol: str) -> r.Spec:
+    """The symbol's rules and its latest quote: ``symbol_info`` carries the last tick's bid,
+    ask and time, so one batch of two calls (selecting it first keeps the quote current)."""
     try:
-        _, info, tick = await terminal.batch(
-            [
-                ("symbol_select", (symbol, True), {}),
-                ("symbol_info", (symbol,), {}),
-                ("symbol_info_tick", (symbol,), {}),
-            ]
+        _, info = await terminal.batch(
+            [("symbol_select", (symbol, True), {}), ("symbol_info", (symbol,), {})]
         )
     except MT5Error:
         raise SymbolNotFound(symbol) from None
-    return r.Spec.from_info(info, tick)
+    return r.Spec.from_info(info)
 
 
 def require_trader(account: Any) -> None:

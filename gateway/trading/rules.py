@@ -47,15 +47,14 @@ class Spec:
     order_mode: int
 
     @classmethod
-    def from_info(cls, info: Record, tick: Record | None = None) -> Spec:
-        quote = tick or info
+    def from_info(cls, info: Record) -> Spec:
         return cls(
             name=str(info["name"]),
             digits=int(info["digits"]),
             point=float(info["point"]),
-            bid=float(quote["bid"]),
-            ask=float(quote["ask"]),
-            time=int(quote["time"]),
+            bid=float(info["bid"]),
+            ask=float(info["ask"]),
+            time=int(info["time"]),
             volume_min=float(info["volume_min"]),
             volume_max=float(info["volume_max"]),
             volume_step=float(info["volume_step"]),
