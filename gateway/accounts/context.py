@@ -43,7 +43,7 @@ from gateway.accounts.cache import AccountCache
 from gateway.auth.schemas import User
 from gateway.config import Settings
 from gateway.db import session_scope
-from gateway.deps import CurrentUser, KeyringDep, PoolDep, SettingsDep
+from gateway.deps import CurrentUser
 from gateway.errors import AccountNotFound, GatewayError, NoAccount
 from gateway.logs import note
 from gateway.store import accounts as store
@@ -249,15 +249,15 @@ async def _resolve(
 
 
 async def get_account_context(
-    request: Request,
-    user: CurrentUser,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    pool: PoolDep,
-    account_id: AccountIdQuery = None,
+    request: Request, user: CurrentUser, account_id: AccountIdQuery = None
 ) -> AsyncIterator[AccountContext]:
-    """The caller's account and a terminal logged into it, held until the endpoint returns."""
-    resolved = await _resolve(request, user, keyring, settings, account_id)
+    """The caller's account and a terminal logged into it, held until the endpoint returns.
+
+    The app's resources are read from ``request.state`` here, not as dependencies of their
+    own: every request of an account passes through this, and FastAPI's cost per dependency
+    is larger than the read."""
+    settings, pool = request.state.settings, request.state.pool
+    resolved = await _resolve(request, user, request.state.keyring, settings, account_id)
     deadline = pool.deadline(settings.request_timeout_s)
     async with account_session(request, pool, resolved, deadline) as terminal:
         yield AccountContext(user=user, account=resolved.ref, terminal=terminal)
@@ -297,15 +297,11 @@ class LoginRejected(GatewayError):
 
 
 async def get_market_terminal(
-    request: Request,
-    user: CurrentUser,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    pool: PoolDep,
-    account_id: AccountIdQuery = None,
+    request: Request, user: CurrentUser, account_id: AccountIdQuery = None
 ) -> AsyncIterator[TerminalPort]:
     """Any terminal on the caller's account's broker server (no switch unless none is)."""
-    resolved = await _resolve(request, user, keyring, settings, account_id)
+    settings, pool = request.state.settings, request.state.pool
+    resolved = await _resolve(request, user, request.state.keyring, settings, account_id)
     deadline = pool.deadline(settings.request_timeout_s)
     fallback = (resolved.key, resolved.credentials)
     async with pool.market_data(
@@ -318,7 +314,7 @@ AccountDep = Annotated[AccountContext, Depends(get_account_context, scope="funct
 MarketDep = Annotated[TerminalPort, Depends(get_market_terminal, scope="function")]
 
 
-def _terminal_of(context: AccountDep) -> TerminalPort:
+async def _terminal_of(context: AccountDep) -> TerminalPort:
     return context.terminal
 
 

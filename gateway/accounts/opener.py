@@ -18,26 +18,19 @@ from gateway.accounts.context import (
     get_account_context,
     resolve_account,
 )
-from gateway.deps import CurrentUser, KeyringDep, PoolDep, SessionDep, SettingsDep
+from gateway.deps import CurrentUser, KeyringDep, SessionDep, SettingsDep
 
 _context = asynccontextmanager(get_account_context)
 
 
 class AccountOpener:
-    def __init__(
-        self,
-        request: Request,
-        user: CurrentUser,
-        keyring: KeyringDep,
-        settings: SettingsDep,
-        pool: PoolDep,
-    ) -> None:
-        self.args = (request, user, keyring, settings, pool)
+    def __init__(self, request: Request, user: CurrentUser) -> None:
+        self.request, self.user = request, user
 
     @asynccontextmanager
     async def open(self, account_id: str | None) -> AsyncIterator[AccountContext]:
         """The account ``account_id`` (default: the caller's current one)."""
-        async with _context(*self.args, account_id) as ctx:
+        async with _context(self.request, self.user, account_id) as ctx:
             yield ctx
 
 

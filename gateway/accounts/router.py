@@ -24,7 +24,7 @@ servers_router = APIRouter(tags=["accounts"])
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="Your account's id")]
 
 
-def get_env(
+async def get_env(
     request: Request,
     settings: SettingsDep,
     pool: PoolDep,

@@ -24,7 +24,7 @@ tags_router = APIRouter(prefix="/accounts", tags=["accounts"])
 BroadcastId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Broadcast id")]
 
 
-def get_env(request: Request) -> Env:
+async def get_env(request: Request) -> Env:
     state = request.state
     return Env(
         pool=state.pool,

@@ -55,7 +55,8 @@ def reopener(
     return opener
 
 
-def get_desk(request: Request, context: AccountDep) -> Desk:
+async def get_desk(request: Request, context: AccountDep) -> Desk:
+    """Async, as every dependency here: FastAPI runs a plain ``def`` one in a worker thread."""
     state = request.state
     return Desk(
         terminal=context.terminal,
