@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.terminal.port import TerminalPort
 from gateway.terminal.scheduler import AccountKey, Grant, Request, Scheduler, Slot
@@ -250,3 +252,50 @@ def test_switches_also_go_round_robin_between_users() -> None:
         sched.release(t1, now)
         order += [(r.user, g.switch_to) for r, g in sched.assign(now)]
     assert order == [("flood", B), ("other", LIVE), ("flood", C)]
+
+
+# -- the starving set, computed once per grant ---------------------------------------------------
+
+ACCOUNTS = (A, B, C, LIVE, None)
+
+
+def _old_starving(sched: Scheduler, slot: Slot) -> list[Request]:
+    """The definition: switchable requests ``slot`` does not fit and no other usable terminal
+    serves unswitched (what ``starving`` computed per slot before it was made O(queue))."""
+    return [
+        r
+        for r in sched.queue
+        if r.target is not None
+        and slot.only_server in (None, r.target.server)
+        and not sched.fits(slot, r)
+        and not sched.covered(r, besides=slot)
+    ]
+
+
+@given(
+    holds=st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.booleans(), st.booleans()), max_size=6),
+    queued=st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.booleans()), max_size=12),
+    only_live=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_starving_is_the_per_slot_definition(
+    holds: list[tuple[AccountKey | None, bool, bool]],
+    queued: list[tuple[AccountKey | None, bool]],
+    only_live: bool,
+) -> None:
+    sched, q = make(*(f"t{i}" for i in range(len(holds))))
+    for slot, (account, healthy, held) in zip(sched.slots, holds, strict=True):
+        slot.holds, slot.healthy, slot.held = account, healthy, held
+    if only_live and sched.slots:
+        sched.slots[0].only_server = LIVE.server
+    for account, market in queued:
+        if account is None:
+            q.market("Sim-Demo")
+        elif market:
+            q.market(account.server, fallback=account)
+        else:
+            q.account(account)
+    uncovered = sched.uncovered()
+    for slot in sched.slots:
+        if slot.usable:
+            assert list(Scheduler.starving(slot, uncovered)) == _old_starving(sched, slot)
