@@ -3,7 +3,9 @@ MetaTrader 5 is connected to its broker.  Standard library only (the image's Lin
 no rpyc), so it speaks the little of the wire protocol it needs itself:
 
 * the server's shared-secret handshake (terminal_server/auth.py): read MAGIC + nonce, answer
-  HMAC-SHA256(secret, challenge), expect b"OK"; optionally inside mutual TLS;
+  HMAC-SHA256(secret, challenge), expect b"OK"; optionally inside mutual TLS, with the probe's
+  own client certificate ($MT5GW_RUN/probe.crt: init-mt5gw.sh makes it at every start, and
+  only this container's terminal server trusts it);
 * RPyC 6 framing (header ``!LB`` = length + compressed flag, payload, b"\\n") around brine
   values, with three requests: the service root, then ``call("terminal_info")`` and
   ``struct_fields("TerminalInfo")`` on it.
@@ -198,7 +200,8 @@ def connect(args):
     if args.tls_ca:
         context = ssl.create_default_context(cafile=args.tls_ca)
         context.check_hostname = False  # the server name is the container's, not the cert's
-        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_cert:
+            context.load_cert_chain(args.tls_cert, args.tls_key)
         sock = context.wrap_socket(sock)
     return sock
 
@@ -248,8 +251,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--secret-file", default=env("HEALTH_SECRET_FILE") or _run_file("terminal_secret")
     )
-    parser.add_argument("--tls-cert", default=env("HEALTH_TLS_CERT") or _run_file("tls.crt"))
-    parser.add_argument("--tls-key", default=env("HEALTH_TLS_KEY") or _run_file("tls.key"))
+    # The probe's own client certificate (init-mt5gw.sh makes it; only this terminal trusts
+    # it), never the terminal's server certificate (tls.crt), which is no client's.
+    parser.add_argument("--tls-cert", default=env("HEALTH_TLS_CERT") or _run_file("probe.crt"))
+    parser.add_argument("--tls-key", default=env("HEALTH_TLS_KEY") or _run_file("probe.key"))
     parser.add_argument("--tls-ca", default=env("HEALTH_TLS_CA") or _run_file("tls.ca"))
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument(

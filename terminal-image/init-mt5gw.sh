@@ -2,7 +2,9 @@
 # One-shot at every container start (s6-rc `init-mt5gw-config`, as root, before any service):
 #   1. refuses to go on without the terminal's own RPyC secret (or mutual TLS) and without a
 #      KasmVNC password (an empty PASSWORD would publish the desktop with no auth at all);
-#   2. copies the secrets the services need into $MT5GW_RUN, owned by the desktop user, 0600;
+#   2. copies the secrets the services need into $MT5GW_RUN, owned by the desktop user, 0600
+#      (under mutual TLS, with a client certificate of the health probe's own, trusted by this
+#      terminal only);
 #   3. writes MT5's startup configuration from MT5_LOGIN/MT5_PASSWORD/MT5_SERVER (docker
 #      secrets) so the terminal logs in and allows algo trading without VNC;
 #   4. seeds the Wine prefix in /config from the one built into the image, on first start;
@@ -35,12 +37,42 @@ copy_private() {
     [ -z "$MT5GW_USER" ] || chown "$MT5GW_USER:$MT5GW_USER" "$MT5GW_RUN/$name"
 }
 
+# The health probe's own client certificate under mutual TLS (healthcheck.py runs in this
+# container).  The terminal's certificate is for serving only (make-certs.sh: serverAuth), and
+# a client certificate from the operator's CA would open every terminal that trusts that CA.
+# So: a key and a self-signed clientAuth certificate made here at every start, which only
+# THIS terminal server trusts (tls.client-ca = the operator's CA + this certificate, its
+# --tls-ca); no other terminal knows it, and its key never leaves this container.
+make_probe_identity() {
+    local key="$MT5GW_RUN/probe.key" crt="$MT5GW_RUN/probe.crt" name
+    if ! command -v openssl >/dev/null; then
+        say "mutual TLS needs openssl for the health probe's certificate; not starting"
+        exit 69
+    fi
+    if ! openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key" 2>/dev/null \
+        || ! openssl req -x509 -new -key "$key" -sha256 -days 3650 -out "$crt" -config <(
+            printf '%s\n' '[req]' 'distinguished_name = dn' 'x509_extensions = probe' \
+                'prompt = no' '[dn]' 'CN = mt5gw-health-probe' '[probe]' \
+                'basicConstraints = critical,CA:FALSE' 'keyUsage = critical,digitalSignature' \
+                'extendedKeyUsage = clientAuth' 'subjectKeyIdentifier = hash'
+        ) 2>/dev/null; then
+        say "could not make the health probe's certificate with openssl; not starting"
+        exit 70
+    fi
+    # (echo: the operator's CA file may lack its last newline)
+    { cat "$MT5GW_RUN/tls.ca"; echo; cat "$crt"; } >"$MT5GW_RUN/tls.client-ca"
+    for name in probe.key probe.crt tls.client-ca; do
+        chmod 0600 "$MT5GW_RUN/$name"
+        [ -z "$MT5GW_USER" ] || chown "$MT5GW_USER:$MT5GW_USER" "$MT5GW_RUN/$name"
+    done
+}
+
 prepare_secrets() {
     mkdir -p "$MT5GW_RUN"
     chmod 0700 "$MT5GW_RUN"
     [ -z "$MT5GW_USER" ] || chown "$MT5GW_USER:$MT5GW_USER" "$MT5GW_RUN"
     local secret="${TERMINAL_SECRET_FILE:-$secrets_dir/terminal_secret}"
-    rm -f "$MT5GW_RUN/terminal_secret" "$MT5GW_RUN"/tls.*
+    rm -f "$MT5GW_RUN/terminal_secret" "$MT5GW_RUN"/tls.* "$MT5GW_RUN"/probe.*
     if [ -s "$secret" ]; then
         if [ "$(tr -d '[:space:]' <"$secret" | wc -c)" -lt 16 ]; then
             say "the RPyC secret $secret is shorter than 16 characters; not starting"
@@ -59,6 +91,7 @@ prepare_secrets() {
         copy_private "$TERMINAL_TLS_CERT" tls.crt
         copy_private "$TERMINAL_TLS_KEY" tls.key
         copy_private "$TERMINAL_TLS_CA" tls.ca
+        make_probe_identity
     fi
     if [ ! -e "$MT5GW_RUN/terminal_secret" ] && [ ! -e "$MT5GW_RUN/tls.ca" ]; then
         say "no RPyC secret at $secret and no TERMINAL_TLS_*: mount this terminal's own" \

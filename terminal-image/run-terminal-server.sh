@@ -6,7 +6,8 @@
 # Settings: TERMINAL_HOST (0.0.0.0: other containers and the published port reach it),
 # TERMINAL_PORT (8001), LOG_LEVEL, LOG_FORMAT (json|text, passed as --log-format when set).
 # Authentication comes from init-mt5gw.sh: $MT5GW_RUN/terminal_secret (this terminal's own
-# secret) and/or $MT5GW_RUN/tls.{crt,key,ca} (mutual TLS, from TERMINAL_TLS_CERT/KEY/CA).
+# secret) and/or $MT5GW_RUN/tls.{crt,key,ca} (mutual TLS, from TERMINAL_TLS_CERT/KEY/CA; the
+# clients' CA file is tls.client-ca, which also trusts this container's own health probe).
 set -uo pipefail
 export MT5GW_TAG=terminal-server
 # shellcheck source=mt5gw-lib.sh
@@ -42,9 +43,12 @@ main() {
         args+=(--auth-secret-file "$(winpath "$MT5GW_RUN/terminal_secret")")
     fi
     if [ -s "$MT5GW_RUN/tls.ca" ]; then
+        # Clients: the operator's CA, plus this container's health probe (tls.client-ca).
+        local client_ca="$MT5GW_RUN/tls.ca"
+        [ ! -s "$MT5GW_RUN/tls.client-ca" ] || client_ca="$MT5GW_RUN/tls.client-ca"
         args+=(--tls-cert "$(winpath "$MT5GW_RUN/tls.crt")"
                --tls-key "$(winpath "$MT5GW_RUN/tls.key")"
-               --tls-ca "$(winpath "$MT5GW_RUN/tls.ca")")
+               --tls-ca "$(winpath "$client_ca")")
     fi
     if [ ! -s "$MT5GW_RUN/terminal_secret" ] && [ ! -s "$MT5GW_RUN/tls.ca" ]; then
         say "no secret and no TLS CA in $MT5GW_RUN: refusing to serve without authentication"

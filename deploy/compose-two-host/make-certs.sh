@@ -19,7 +19,9 @@
 #   terminal-n/tls.crt, .key   terminal n's server certificate (extendedKeyUsage serverAuth)
 #   gateway/tls.crt, .key      the gateways' client certificate (clientAuth), key 0640
 # Usages are kept apart: a terminal's certificate is refused as a client, so one stolen from a
-# terminal opens no other terminal; the gateways' is refused as a server.
+# terminal opens no other terminal; the gateways' is refused as a server.  A terminal's health
+# probe uses none of these: init-mt5gw.sh gives it a certificate of its own at every start,
+# which that terminal alone trusts.
 set -euo pipefail
 umask 077
 
