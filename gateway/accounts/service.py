@@ -5,7 +5,9 @@ stored. A refused login (MT5 ``-6``) is ``MT5_AUTH_FAILED`` when the server is o
 ``UNKNOWN_SERVER`` with the servers we know (the terminal cannot tell the two apart). Every path
 that proves credentials (test-connection, connect, update with a password, reconnect) goes
 through the login throttle first (``gateway.auth.throttle``): a caller or login with too many
-failures gets 429 ``LOGIN_THROTTLED`` before any terminal work, and failures are audited. Status
+failures gets 429 ``LOGIN_THROTTLED`` before any terminal work, and failures are audited. The
+login's own count does not stop its proven owner (``Attempt.proven``) and reconnect, which uses
+the stored password, guesses at nothing: only the caller's count applies to it. Status
 changes of stored accounts are written in their own short transactions so that an error
 answer, which rolls the request's transaction back, still leaves the error recorded; they run
 before the request's own transaction writes anything (SQLite has one writer at a time).
@@ -175,7 +177,14 @@ def _bad_credentials(exc: Exception) -> str | None:
 
 
 def _attempt(
-    env: Env, user: User, via: str, login: int, server: str, account_id: str | None = None
+    env: Env,
+    user: User,
+    via: str,
+    login: int,
+    server: str,
+    account_id: str | None = None,
+    *,
+    stored_secret: bool = False,
 ) -> Attempt:
     return Attempt(
         via=via,
@@ -184,6 +193,7 @@ def _attempt(
         user_id=user.id,
         account_id=account_id,
         ip=env.client_ip,
+        stored_secret=stored_secret,
     )
 
 
@@ -367,7 +377,7 @@ async def reconnect(
 ) -> s.AccountStatus:
     """Log a terminal into the account again with its stored password."""
     row = await _owned(session, user, account_id)
-    attempt = _attempt(env, user, "reconnect", row.login, row.server, row.id)
+    attempt = _attempt(env, user, "reconnect", row.login, row.server, row.id, stored_secret=True)
     async with env.throttle.guard(attempt, _bad_credentials):
         await _login_stored(env, row, fresh=True)
     await session.refresh(row)

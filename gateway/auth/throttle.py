@@ -7,7 +7,19 @@ credentials, ``apikey:<prefix>`` for API keys). The counting rules are in
 locked for ``LOGIN_THROTTLE_BASE_S``, doubling with each further failure up to
 ``LOGIN_THROTTLE_MAX_S``; a key idle for ``LOGIN_THROTTLE_WINDOW_S`` starts again.
 
-Two ways to use it:
+Callers are always counted. A target is counted (and its lock consulted) only for an attempt
+that *guesses* at it, so that nobody who knows a victim's login can lock the victim out:
+
+- an attempt with the stored password (``stored_secret``: reconnect) guesses nothing: only its
+  caller counts;
+- a signed-in user who has proven the target before (a live stored account of theirs for that
+  login@server that has connected: ``last_seen_at`` set) is not a stranger to it: the target's
+  lock, run up by others, does not stop them, their failures do not add to it and their success
+  does not clear it. Strangers, anonymous callers included, still count on the target, so
+  guessing one login from many callers is still slowed. :meth:`LoginThrottle.guard` works this
+  out (:meth:`LoginThrottle.vouched`) before it counts.
+
+Ways to use it:
 
 - around terminal work: ``async with throttle.guard(attempt, classify): ...``. It refuses with
   429 ``LOGIN_THROTTLED`` before the block runs; afterwards ``classify(exc)`` says whether an
@@ -31,7 +43,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from fastapi import Request
@@ -62,10 +74,19 @@ class Attempt:
     user_id: str | None = None
     account_id: str | None = None
     ip: str | None = None
+    stored_secret: bool = False  # the stored password: no guess at the targets
+    proven: frozenset[str] = frozenset()  # targets this caller has proven before
+
+    @property
+    def counted_targets(self) -> tuple[str, ...]:
+        """The targets this attempt guesses at: counted, and refused while locked."""
+        if self.stored_secret:
+            return ()
+        return tuple(t for t in self.targets if t not in self.proven)
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return self.callers + self.targets
+        return self.callers + self.counted_targets
 
 
 def caller_keys(user_id: str | None, ip: str | None) -> tuple[str, ...]:
@@ -76,6 +97,11 @@ def caller_keys(user_id: str | None, ip: str | None) -> tuple[str, ...]:
 def mt5_target(login: int, server: str) -> str:
     """MT5 credentials; server names compare without case, so ``SIM-DEMO`` is no way round."""
     return f"mt5:{login}@{server.strip().lower()}"
+
+
+def _mt5_login(target: str) -> int | None:
+    login, at, _ = target.removeprefix("mt5:").partition("@")
+    return int(login) if target.startswith("mt5:") and at and login.isdigit() else None
 
 
 def api_key_target(prefix: str) -> str:
@@ -103,6 +129,19 @@ class LoginThrottle:
         self.sessionmaker = sessionmaker
         self.policy = policy
         self.clock = clock
+
+    async def vouched(self, attempt: Attempt) -> Attempt:
+        """The attempt with the MT5 targets its signed-in user has proven before marked
+        ``proven`` (see the module's doc); unchanged for anonymous callers."""
+        logins = {n for t in attempt.targets if (n := _mt5_login(t)) is not None}
+        signed_in = attempt.user_id is not None and f"user:{attempt.user_id}" in attempt.callers
+        if attempt.stored_secret or not logins or not signed_in:
+            return attempt
+        assert attempt.user_id is not None
+        async with session_scope(self.sessionmaker) as session:
+            held = await store.proven_logins(session, attempt.user_id, sorted(logins))
+        proven = {mt5_target(login, server) for login, server in held} & set(attempt.targets)
+        return replace(attempt, proven=frozenset(proven)) if proven else attempt
 
     async def begin(self, attempt: Attempt) -> None:
         """Count the attempt, or raise 429 ``LOGIN_THROTTLED`` (counting nothing)."""
@@ -149,9 +188,9 @@ class LoginThrottle:
         log.info("credential attempt failed: %s (%s)", reason, attempt.via)
 
     async def success(self, attempt: Attempt) -> None:
-        """The credentials were right: the targets start afresh."""
+        """The credentials were right: the counted targets start afresh."""
         async with session_scope(self.sessionmaker) as session:
-            await store.succeeded(session, attempt.callers, attempt.targets)
+            await store.succeeded(session, attempt.callers, attempt.counted_targets)
 
     async def release(self, attempt: Attempt) -> None:
         """The attempt proved nothing (terminal down, timeout…): it does not count."""
@@ -160,7 +199,9 @@ class LoginThrottle:
 
     @asynccontextmanager
     async def guard(self, attempt: Attempt, classify: Classify) -> AsyncIterator[None]:
-        """Refuse before the block when throttled; settle the attempt by how the block ended."""
+        """Refuse before the block when throttled; settle the attempt by how the block ended.
+        Targets the caller has proven before are not counted (:meth:`vouched`)."""
+        attempt = await self.vouched(attempt)
         await self.begin(attempt)
         try:
             yield

@@ -13,6 +13,9 @@ A key names a caller (``user:<sub>``, ``ip:<address>``) or a target (``mt5:<logi
   the attempt; :func:`released` gives every key back its attempt (the attempt proved nothing, e.g.
   the terminal was down).
 
+:func:`proven_logins` reads which of a user's MT5 logins they have proven before (a live stored
+account that has connected): the throttle does not count those targets against them.
+
 The count and lock live in the store, so a restart keeps them and every replica shares them. The
 counting statement is an upsert whose ``WHERE`` refuses a locked row: on PostgreSQL a concurrent
 upsert waits for the row lock and re-checks it; SQLite has one writer at a time. Both databases
@@ -31,7 +34,7 @@ from sqlalchemy import Table, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.store.models import LoginThrottle
+from gateway.store.models import LoginThrottle, Mt5Account
 
 TABLE = cast(Table, LoginThrottle.__table__)
 
@@ -166,6 +169,19 @@ async def prune(session: AsyncSession, policy: Policy, now: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def proven_logins(
+    session: AsyncSession, user_id: str, logins: Sequence[int]
+) -> list[tuple[int, str]]:
+    """``(login, server)`` of the user's live accounts among ``logins`` that have connected."""
+    stmt = select(Mt5Account.login, Mt5Account.server).where(
+        Mt5Account.user_id == user_id,
+        Mt5Account.login.in_(list(logins)),
+        Mt5Account.deleted_at.is_(None),
+        Mt5Account.last_seen_at.is_not(None),
+    )
+    return [(login, server) for login, server in (await session.execute(stmt)).all()]
 
 
 async def listing(
