@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -190,7 +191,7 @@ def test_service_and_timer_verify(systemd_analyze_bin: str, checkable_units: Pat
 
 
 def test_backup_service_is_sandboxed(
-    systemd_analyze_bin: str, checkable_units: Path, capsys: pytest.CaptureFixture[str]
+    systemd_analyze_bin: str, checkable_units: Path, report_figure: Callable[[str, str], None]
 ) -> None:
     result = subprocess.run(
         [systemd_analyze_bin, "security", "--offline=yes", "--threshold=15", SERVICE.name],
@@ -198,5 +199,8 @@ def test_backup_service_is_sandboxed(
     )  # fmt: skip
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert found and result.returncode == 0, result.stdout[-2000:]
-    with capsys.disabled():
-        print(f"\nsystemd-analyze security mt5-gateway-backup.service: exposure {found[1]}")
+    report_figure(
+        "systemd-exposure-mt5-gateway-backup",
+        f"systemd-analyze security deploy/mt5-gateway-backup.service: exposure {found[1]} "
+        "(at most 1.5)",
+    )

@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def test_only_the_install_path_differs_from_this_machine(
 def test_sandbox_exposure_is_at_most_1_5(
     systemd_analyze_bin: str,
     checkable_unit: Path,
-    capsys: pytest.CaptureFixture[str],
+    report_figure: Callable[[str, str], None],
     record_property: object,
 ) -> None:
     # --threshold compares against the overall exposure x10: 15 means "1.5 or better".
@@ -71,8 +72,11 @@ def test_sandbox_exposure_is_at_most_1_5(
     )
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert found, result.stdout[-2000:] + result.stderr
-    with capsys.disabled():  # shown with or without -s
-        print(f"\nsystemd-analyze security deploy/mt5-gateway.service: exposure {found[1]}")
+    # In the run's closing "figures" section (tests/conftest.py), with or without xdist.
+    report_figure(
+        "systemd-exposure-mt5-gateway",
+        f"systemd-analyze security deploy/mt5-gateway.service: exposure {found[1]} (at most 1.5)",
+    )
     record_property("systemd_exposure", found[1])  # type: ignore[operator]
     assert result.returncode == 0 and float(found[1]) <= 1.5, result.stdout[-2000:]
 
