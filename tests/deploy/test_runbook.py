@@ -46,3 +46,26 @@ def test_it_installs_what_the_units_and_scripts_need() -> None:
     backup_unit = (REPO / "deploy" / "mt5-gateway-backup.service").read_text()
     assert "BACKUP_DIR=/var/lib/mt5-gateway-backups" in backup_unit
     assert "/var/lib/mt5-gateway-backups" in RUNBOOK
+
+
+def test_terminal_health_and_logs_are_described_as_they_are() -> None:
+    """The health probe reads terminal_info through the MT5 session only the gateway opens
+    (the server never calls initialize by itself), so section 4's terminals stay unhealthy
+    until section 6; and only the terminal server's log lines are JSON."""
+    probe = (REPO / "terminal-image" / "healthcheck.py").read_text()
+    service = (REPO / "terminal-image" / "terminal_server" / "service.py").read_text()
+    assert '"call", "terminal_info"' in probe and "MT5 not attached" in probe
+    assert 'env("HEALTH_REQUIRE_BROKER", "1")' in probe
+    assert not re.search(r"\.initialize\(", service)  # no session of its own
+    terminals = RUNBOOK.split("## 4. Terminals", 1)[1].split("\n## 5.", 1)[0]
+    ps = next(line for line in terminals.splitlines() if line.startswith("docker compose ps"))
+    assert "unhealthy" in ps and "section 6" in ps, ps
+    assert "MT5 not attached" in terminals and "healthcheck.py --no-require-broker" in terminals
+    gateway = RUNBOOK.split("## 6. The gateway service", 1)[1].split("\n## 7.", 1)[0]
+    assert "docker compose ps)" in gateway and '"healthy" now' in gateway
+    for line in RUNBOOK.splitlines():
+        if "docker compose" in line and "logs" in line:
+            assert "JSON lines" not in line, line
+    # The scripts' own lines are plain text, as the runbook says.
+    lib = (REPO / "terminal-image" / "mt5gw-lib.sh").read_text()
+    assert "printf '[%s] %s\\n'" in lib and "`[init-mt5gw] ready`" in terminals
