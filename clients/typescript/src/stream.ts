@@ -171,7 +171,9 @@ export class MT5Stream {
       }
       this.failures += 1;
       const base = Math.min(this.options.maxBackoffMs ?? 10_000, (this.options.backoffMs ?? 250) * 2 ** (this.failures - 1));
-      setTimeout(() => this.open(), base * (0.5 + Math.random() / 2));
+      setTimeout(() => {
+        if (!this.closing) this.open();
+      }, base * (0.5 + Math.random() / 2));
     };
   }
 
@@ -200,14 +202,18 @@ export class MT5Stream {
         return;
     }
     const known = message as StreamMessage;
-    if (known.type === "snapshot") {
-      this.lastSeq.set(known.account_id, known.seq);
+    if (known.type === "snapshot" || known.type === "subscribed") {
+      // A subscription made without account_id learns its account from whichever reply
+      // names it: a first subscription is answered by a snapshot only, a resume by subscribed.
+      const account = known.account_id;
+      const sub = this.subscriptions.get(known.id as string | number);
+      if (typeof account === "string" && account) {
+        if (sub && !sub.account_id) sub.account_id = account;
+        if (known.type === "snapshot" && typeof known.seq === "number") this.lastSeq.set(account, known.seq);
+      }
     } else if (known.type === "event") {
       if (known.seq <= (this.lastSeq.get(known.account_id) ?? -1)) return;
       this.lastSeq.set(known.account_id, known.seq);
-    } else if (known.type === "subscribed" && typeof known.account_id === "string") {
-      const sub = this.subscriptions.get(known.id as string | number);
-      if (sub && !sub.account_id) sub.account_id = known.account_id;
     }
     for (const listener of this.listeners) listener(known);
   }
