@@ -8,7 +8,8 @@
   is a sane token, else a new one), echoes it in the response and, when the request ends, logs
   ``gateway.access``: method, route *template* (never the raw path or query, which may carry
   ids and tokens), status, duration, the terminal that served it, the account id (never the MT5
-  login) and the user as a short hash of their id.
+  login), the user as a short hash of their id and, for a request made with an API key, the key's
+  public prefix (``api_key``; never the secret).
 - Every record logged while a request runs carries its ``request_id``; code deeper down adds
   the terminal or account with :func:`note`.
 - Configured secrets (JWT secret, encryption keys, terminal secret, the single-tenant password,
@@ -63,6 +64,7 @@ class RequestInfo:
     terminal: str | None = None
     account_id: str | None = None
     user: str | None = None
+    api_key: str | None = None  # the key's public prefix
 
 
 _current: ContextVar[RequestInfo | None] = ContextVar("mt5gw_request", default=None)
@@ -79,9 +81,14 @@ def user_hash(user_id: str) -> str:
 
 
 def note(
-    *, terminal: str | None = None, account_id: str | None = None, user_id: str | None = None
+    *,
+    terminal: str | None = None,
+    account_id: str | None = None,
+    user_id: str | None = None,
+    api_key: str | None = None,
 ) -> None:
-    """Tell the current request's access line which terminal/account/user it involved."""
+    """Tell the current request's access line which terminal/account/user it involved, and the
+    public prefix of the API key it came with (``api_key``: the prefix only, never a secret)."""
     info = _current.get()
     if info is None:
         return
@@ -91,6 +98,8 @@ def note(
         info.account_id = account_id
     if user_id is not None:
         info.user = user_hash(user_id)
+    if api_key is not None:
+        info.api_key = api_key
 
 
 class _RequestFilter(logging.Filter):
@@ -282,6 +291,7 @@ class RequestLogMiddleware:
                 "terminal": info.terminal,
                 "account_id": account_id,
                 "user": info.user,
+                "api_key": info.api_key,
             },
         )
 

@@ -5,11 +5,20 @@ not revoked, not expired, sent from an allowed address. What the store said abou
 cached for ``API_KEY_CACHE_S`` (5 s by default): a key revoked through this gateway is refused
 at once (the cache entry is dropped), one revoked through another replica within that time.
 
-Failures count in the login throttle (``gateway.auth.throttle``): the caller ``ip:<address>``
-and, when the key is well-formed, the target ``apikey:<prefix>``; both are audited as
-``login.failed``. A caller locked out by failures gets 429 ``LOGIN_THROTTLED`` even with a good
-key (checked whenever the key is looked up in the store, so within the cache time). The target's
-lock refuses further wrong secrets with that prefix, but not the key itself: a prefix is public.
+Guesses count in the login throttle (``gateway.auth.throttle``): a malformed key or one the
+store does not know counts against the caller ``ip:<address>`` and, when the key is well-formed,
+the target ``apikey:<prefix>``; both are audited as ``login.failed``. A caller locked out by
+failures gets 429 ``LOGIN_THROTTLED`` even with a good key (checked whenever the key is looked up
+in the store, so within the cache time). The target's lock refuses further wrong secrets with
+that prefix, but not the key itself: a prefix is public.
+
+A key the store *knows* but refuses (revoked 401 ``API_KEY_REVOKED``, expired 401
+``API_KEY_EXPIRED``, from an address it does not allow 403 ``IP_REFUSED``) is no guess: whoever
+sent it held the real secret. It is refused without counting, so one stale bot behind a NAT does
+not lock every other key of that address out; it is audited as ``api_key.refused`` for the key's
+owner, at most once a minute per key and reason.
+
+The access log line of a request made with a known key names the key's prefix (``note``).
 
 The last use (time and address) is written at most once a minute per key, or when the address
 changes.
@@ -37,12 +46,14 @@ from gateway.keys.keyformat import digest, prefix_of
 from gateway.keys.models import ApiKey
 from gateway.keys.scopes import ADMIN
 from gateway.logs import note
+from gateway.store import audit
 
 log = logging.getLogger("gateway.keys")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 CACHE_MAX = 4096
 LAST_USE_EVERY_S = 60.0
+REFUSED_ACTION = "api_key.refused"
 
 
 @dataclass(frozen=True)
@@ -119,9 +130,10 @@ class KeyAuthenticator:
         self._now = now
         self._cache: OrderedDict[str, tuple[float, KeyView]] = OrderedDict()
         self._last_use: dict[str, tuple[float, str | None]] = {}
+        self._last_refusal: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     async def authenticate(self, key: str, ip: str | None) -> Principal:
-        """The key's user, or 401/403/429 (every refusal counted in the throttle)."""
+        """The key's user, or 401/403/429 (only guesses are counted in the throttle)."""
         prefix = prefix_of(key)
         if prefix is None:
             await self._refuse(None, None, ip, "malformed key", AuthError("Malformed API key"))
@@ -137,6 +149,7 @@ class KeyAuthenticator:
             view = KeyView.of(row)
             await self.throttle.check(_attempt(prefix, None, ip), caller_keys(None, ip))
             self._remember(hashed, view)
+        note(api_key=view.prefix)
         await self._check(view, ip)
         await self._touch(view, ip)
         note(user_id=view.user_id)
@@ -144,16 +157,49 @@ class KeyAuthenticator:
         return Principal(user=view.user(self.admin_ids), expires_at=expires)
 
     async def _check(self, view: KeyView, ip: str | None) -> None:
-        error: GatewayError
+        """Refuse a known key that may not be used now (not counted: no guess)."""
+        error: GatewayError | None = None
+        reason = ""
         if view.revoked_at is not None:
+            reason = "revoked key"
             error = AuthError("This API key was revoked", code="API_KEY_REVOKED")
-            await self._refuse(view.prefix, view.user_id, ip, "revoked key", error)
-        if view.expires_at is not None and view.expires_at <= self._now():
+        elif view.expires_at is not None and view.expires_at <= self._now():
+            reason = "expired key"
             error = AuthError("This API key has expired", code="API_KEY_EXPIRED")
-            await self._refuse(view.prefix, view.user_id, ip, "expired key", error)
-        if not view.allows(ip):
-            refused = Forbidden("This API key may not be used from this address", code="IP_REFUSED")
-            await self._refuse(view.prefix, view.user_id, ip, "address not allowed", refused)
+        elif not view.allows(ip):
+            reason = "address not allowed"
+            error = Forbidden("This API key may not be used from this address", code="IP_REFUSED")
+        if error is None:
+            return
+        log.info("API key %s refused: %s", view.prefix, reason)
+        await self._audit_refusal(view, ip, reason)
+        raise error
+
+    async def _audit_refusal(self, view: KeyView, ip: str | None, reason: str) -> None:
+        """``api_key.refused`` for the key's owner, at most once a minute per key and reason."""
+        now, mark = self._clock(), (view.id, reason)
+        last = self._last_refusal.get(mark)
+        if last is not None and now - last < LAST_USE_EVERY_S:
+            return
+        self._last_refusal[mark] = now
+        self._last_refusal.move_to_end(mark)
+        while len(self._last_refusal) > CACHE_MAX:
+            self._last_refusal.popitem(last=False)
+        try:
+            async with session_scope(self.sessionmaker) as session:
+                await audit.append(
+                    session,
+                    user_id=view.user_id,
+                    action=REFUSED_ACTION,
+                    account_id=view.account_id,
+                    request={"id": view.id, "prefix": view.prefix},
+                    outcome={"reason": reason},
+                    ip=ip,
+                )
+        except SQLAlchemyError as exc:  # bookkeeping must not change the answer
+            log.warning(
+                "could not audit the refusal of key %s: %s", view.prefix, type(exc).__name__
+            )
 
     async def _refuse(
         self,
@@ -163,7 +209,7 @@ class KeyAuthenticator:
         reason: str,
         error: GatewayError,
     ) -> None:
-        """Count and audit the failure (429 instead when already locked), then raise."""
+        """Count and audit a guess (429 instead when already locked), then raise."""
         attempt = _attempt(prefix, owner, ip)
         await self.throttle.begin(attempt)
         await self.throttle.failure(attempt, reason)

@@ -1,5 +1,6 @@
 """No API key, session token or signing secret in any log line (as issue 10's log test, for the
-credentials of issue 13), read from a real ``uvicorn`` process at DEBUG with JSON logs."""
+credentials of issue 13), read from a real ``uvicorn`` process at DEBUG with JSON logs; the
+access line of a request made with a known API key names the key's public prefix."""
 
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ def day(
         call("logout", "POST", "/logout", token)
         call("logged_out", "GET", "/me", token)
     return {
+        "prefix": created["prefix"],
         "seen": seen,
         "lines": gateway.lines(),
         "secrets": [
@@ -113,3 +115,27 @@ def test_no_key_token_or_secret_in_any_line(day: dict[str, Any]) -> None:
         json.loads(line)  # every line is JSON
         for secret in day["secrets"]:
             assert secret not in line, (secret[:8], line)
+
+
+def access_lines(day: dict[str, Any], method: str, route: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in day["lines"]]
+    return [
+        line
+        for line in lines
+        if line["logger"] == "gateway.access"
+        and (line["method"], line["route"]) == (method, f"/api/v1{route}")
+    ]
+
+
+def test_access_lines_name_the_api_key_by_its_prefix(day: dict[str, Any]) -> None:
+    prefix = day["prefix"]
+    (balance,) = access_lines(day, "GET", "/balance")
+    assert (balance["status"], balance["api_key"]) == (200, prefix)
+    assert balance["user"]  # and its user, as for any caller
+    (trade,) = access_lines(day, "POST", "/trades")
+    assert (trade["status"], trade["api_key"]) == (403, prefix)
+    me = {(line["status"], line.get("api_key")) for line in access_lines(day, "GET", "/me")}
+    # by header, revoked (a known key: named), a wrong secret (unknown: not), a session token
+    assert me == {(200, prefix), (401, prefix), (401, None)}
+    (connect,) = access_lines(day, "POST", "/accounts/connect")
+    assert "api_key" not in connect  # a Supabase token

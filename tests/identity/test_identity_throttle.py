@@ -1,12 +1,16 @@
 """One login throttle for API keys and MT5-credential logins (extending issue 8's), on SQLite and
 PostgreSQL: failures count per caller address and per target (``apikey:<prefix>``,
 ``mt5:<login>@<server>``), are audited, lock out with 429 ``LOGIN_THROTTLED`` and Retry-After,
-and the lock survives a gateway restart. A prefix is public, so failures with it lock out the
-guesser, never the key's owner."""
+and the lock survives a gateway restart; a locked-out caller's stream is closed with 4029. A
+prefix is public, so failures with it lock out the guesser, never the key's owner. A known key
+that is revoked or expired is no guess: it is refused with its own code and counts nothing, so
+one stale bot does not lock out the address it shares with others."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,11 +23,14 @@ from identity_support import (
     connect_account,
     create_key,
     error_code,
+    receive,
     running,
     settings_for,
+    stream,
     supabase_token,
 )
 from server_process import TerminalServerProcess
+from websockets.exceptions import ConnectionClosed
 
 FREE = 3
 THROTTLE = {
@@ -86,6 +93,11 @@ def test_key_failures_lock_the_caller_across_a_restart(jwks: JwksServer, start: 
     assert_throttled(statuses[-1])
     with client(gateway, good["key"]) as bot:  # the caller is locked: even a good key waits
         assert_throttled(bot.get("/me"))
+    with stream(gateway) as ws:  # and on the stream: closed with 4029
+        ws.send(f'{{"type": "auth", "token": "{good["key"]}"}}')
+        with pytest.raises(ConnectionClosed) as closed:
+            receive(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4029
     with client(gateway, supabase_token(jwks, ALICE)) as alice:  # not a credential path
         assert alice.get("/me").status_code == 200
 
@@ -138,3 +150,34 @@ def test_mt5_logins_are_throttled_across_a_restart(jwks: JwksServer, start: Any)
     again = start()
     with client(again) as anonymous:
         assert_throttled(anonymous.post("/login", json={**body, "password": "demo-10003"}))
+
+
+def test_stale_keys_do_not_lock_out_their_address(jwks: JwksServer, start: Any) -> None:
+    gateway = start()
+    with client(gateway, supabase_token(jwks, ALICE)) as alice:
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        expiring = create_key(alice, scopes=["read"], expires_at=soon)
+        revoked = create_key(alice, scopes=["read"])
+        assert alice.delete(f"/keys/{revoked['id']}").status_code == 200
+        good = create_key(alice, scopes=["read"])
+    with client(gateway, revoked["key"]) as old_bot:
+        answers = [error_code(old_bot.get("/me")) for _ in range(FREE + 2)]
+    assert answers == [(401, "API_KEY_REVOKED")] * (FREE + 2)
+    with client(gateway, expiring["key"]) as old_bot:
+        give_up = time.monotonic() + 30.0  # a safety bound, not an expectation
+        while (answer := old_bot.get("/me")).status_code == 200 and time.monotonic() < give_up:
+            time.sleep(0.2)
+        answers = [error_code(answer)] + [error_code(old_bot.get("/me")) for _ in range(FREE + 1)]
+    assert answers == [(401, "API_KEY_EXPIRED")] * (FREE + 2)
+
+    with client(gateway, good["key"]) as bot:  # the same address: not locked out
+        assert bot.get("/me").status_code == 200
+    admin_token = supabase_token(jwks, ADMIN, app_metadata={"role": "admin"})
+    with client(gateway, admin_token) as ops:
+        counted = {e["key"] for e in ops.get("/admin/login-throttle").json()["entries"]}
+    assert "ip:127.0.0.1" not in counted
+    with client(gateway, supabase_token(jwks, ALICE)) as alice:  # the owner sees the stale use
+        refused = alice.get("/audit", params={"action": "api_key.refused"}).json()["entries"]
+    reasons = {(e["request"]["id"], e["outcome"]["reason"]) for e in refused}
+    assert reasons == {(revoked["id"], "revoked key"), (expiring["id"], "expired key")}
+    assert len(refused) == 2  # once a minute per key and reason, not once per request
