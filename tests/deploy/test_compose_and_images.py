@@ -243,3 +243,22 @@ def test_terminal_side_code_parses_as_the_images_python() -> None:
         ast.parse(path.read_text(), filename=str(path), feature_version=(3, 12))
     probe = REPO / "terminal-image" / "healthcheck.py"
     ast.parse(probe.read_text(), filename=str(probe), feature_version=(3, 11))
+
+
+@pytest.mark.parametrize("count", [1, 4, 9])
+def test_sim_ports_follow_sim_terminals_alone(count: int) -> None:
+    """SIM_TERMINALS=N in the environment (or .env) publishes 8101..8100+N on loopback, for the
+    N ports the simulator listens on (8001..8000+N), without deploy/terminals.sh."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MT5_", "SIM_"))}
+    result = subprocess.run(
+        [str(compose_binary()), "-f", str(COMPOSE_FILE), "--profile", "sim", "config",
+         "--format", "json"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={**env, "SIM_TERMINALS": str(count)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    sim = json.loads(result.stdout)["services"]["sim"]
+    assert sim["environment"]["SIM_TERMINALS"] == str(count)
+    assert [(p["host_ip"], p["published"], p["target"]) for p in sim["ports"]] == [
+        ("127.0.0.1", str(8100 + n), 8000 + n) for n in range(1, count + 1)
+    ]

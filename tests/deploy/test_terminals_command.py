@@ -124,3 +124,12 @@ def test_bad_arguments_are_refused(site: Path, args: tuple[str, ...]) -> None:
     result = terminals(site, *args)
     assert result.returncode == 64
     assert not (site / "docker-compose.terminals.yml").exists()
+
+
+def test_ten_or_more_simulated_terminals_go_through_the_command(site: Path) -> None:
+    """docker-compose.yml follows SIM_TERMINALS alone up to 9 (its range ends are N appended to
+    810/800); terminals.sh --sim's override publishes any count it accepts."""
+    assert terminals(site, "1", "--sim", "12").returncode == 0
+    sim = model(site, "sim")["services"]["sim"]
+    assert sim["environment"]["SIM_TERMINALS"] == "12"
+    assert [p["published"] for p in sim["ports"]] == [str(8100 + n) for n in range(1, 13)]
