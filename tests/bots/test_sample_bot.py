@@ -3,7 +3,8 @@ and the sample bot's own pytest suite passes against it; it refuses Windows.
 
 The venv with the distribution's dependencies (numpy, pytest) is cached by the hash of its
 pins (tests/compat/venvs.py's cache folder); the distribution itself is installed again from
-the working tree on every run, so the suite always tests the current code.
+the working tree on every run, so the suite always tests the current code. Without a Python
+3.11 the tests skip, or fail under ``MT5GW_REQUIRE_BINARIES=1`` (CI), as the compat tests do.
 """
 
 from __future__ import annotations
@@ -19,28 +20,50 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "compat"))
 
 import venvs  # noqa: E402
+from compat_support import venv_for  # noqa: E402
 
 PACKAGE = REPO / "packages" / "metatrader5-sim"
 SAMPLE = REPO / "tests" / "bots" / "sample_bot"
 BASE = venvs.Combo("metatrader5-sim-base", "3.11", ("numpy==2.2.6", "pytest==9.0.3"))
+NO_INTERPRETER = venvs.Combo("metatrader5-sim-none", "3.0", ())  # no such Python anywhere
 
 
-@pytest.fixture(scope="module")
-def python() -> Path:
-    try:
-        python = venvs.ensure_venv(BASE)
-    except LookupError as missing:
-        pytest.skip(str(missing))
+def venv_with_package(combo: venvs.Combo) -> Path:
+    """The combo's python, in its cached venv, with this checkout's distribution installed.
+    No interpreter for it: a skip, or a failure when MT5GW_REQUIRE_BINARIES=1 (venv_for)."""
+    python = venv_for(combo)
     run([str(python), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
          str(PACKAGE)])  # fmt: skip
     run([str(python), "-m", "pip", "check"])
     return python
 
 
+@pytest.fixture(scope="module")
+def python() -> Path:
+    return venv_with_package(BASE)
+
+
 def run(command: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
+
+
+def test_a_missing_interpreter_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MT5GW_REQUIRE_BINARIES", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"no Python 3\.0 interpreter"):
+        venv_with_package(NO_INTERPRETER)
+
+
+def test_a_missing_interpreter_fails_when_binaries_are_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MT5GW_REQUIRE_BINARIES", "1")
+    with pytest.raises(LookupError, match=r"no Python 3\.0 interpreter"):
+        try:
+            venv_with_package(NO_INTERPRETER)
+        except pytest.skip.Exception as skipped:  # a skip would hide the suite from CI
+            pytest.fail(f"skipped although MT5GW_REQUIRE_BINARIES=1: {skipped}")
 
 
 def test_the_sample_bot_suite_passes_against_the_installed_package(python: Path) -> None:
