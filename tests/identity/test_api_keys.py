@@ -5,7 +5,9 @@ secret is shown once, a read key reads and cannot trade, a key for A never reach
 cannot manage keys, admin scope needs an admin, expiry, IP allow-list, revocation (here and on a
 second replica within API_KEY_CACHE_S), last use, the audit trail, and keys on the stream.
 The throttle allowance is raised here so that the refusals these tests provoke lock nobody out
-(throttling has its own module).
+(throttling has its own module). These share one SQLite gateway; the key's whole lifecycle, which
+stores user input (names, networks, expiry, last use, revocation, audit), also runs on its own
+gateway on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -67,6 +69,72 @@ def stack(
 def by_key(stack: Stack, key_id: str) -> list[dict[str, Any]]:
     entries = stack.alice.get("/audit", params={"limit": 500}).json()["entries"]
     return [e for e in entries if (e["request"] or {}).get("by_key", {}).get("id") == key_id]
+
+
+def test_the_key_lifecycle_on_each_store(
+    jwks: JwksServer, sims: TerminalServerProcess, any_db_url: str
+) -> None:
+    settings = settings_for(jwks, sims, any_db_url, login_throttle_free_attempts=1000)
+    with running(settings) as gateway, client(gateway, supabase_token(jwks, ALICE)) as alice:
+        account = connect_account(alice, 10002)
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+        created = create_key(
+            alice,
+            name="nightly bot",
+            scopes=["read", "trade"],
+            expires_at=later.isoformat(),
+            allowed_ips=["127.0.0.1", "10.0.0.0/8"],
+        )
+        assert created["allowed_ips"] == ["127.0.0.1/32", "10.0.0.0/8"]
+        assert datetime.fromisoformat(created["expires_at"]) == later
+        elsewhere = create_key(alice, scopes=["read"], allowed_ips=["192.0.2.0/24"])
+        soon = create_key(
+            alice,
+            scopes=["read"],
+            expires_at=(datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
+        )
+        with client(gateway, created["key"]) as bot:
+            assert bot.get("/balance").status_code == 200
+            trade = bot.post("/trades", params={"account_id": account}, json=TRADE)
+            assert trade.status_code == 200, trade.text
+            label = bot.put(f"/accounts/{account}", json={"label": "by the bot"})
+            assert label.status_code == 200, label.text
+        with client(gateway, elsewhere["key"]) as bot:
+            assert error_code(bot.get("/me")) == (403, "IP_REFUSED")
+        with client(gateway, soon["key"]) as bot:
+            give_up = time.monotonic() + POLL_BOUND_S
+            while (answer := bot.get("/me")).status_code == 200 and time.monotonic() < give_up:
+                time.sleep(0.2)
+            assert error_code(answer) == (401, "API_KEY_EXPIRED")
+
+        listed = {k["id"]: k for k in alice.get("/keys").json()["keys"]}
+        mine = listed[created["id"]]
+        assert (mine["name"], mine["last_used_ip"], mine["active"]) == (
+            "nightly bot",
+            "127.0.0.1",
+            True,
+        )
+        assert mine["last_used_at"] is not None and mine["allowed_ips"] == created["allowed_ips"]
+        assert datetime.fromisoformat(mine["expires_at"]) == later
+        assert listed[soon["id"]]["active"] is False
+
+        entries = alice.get("/audit", params={"limit": 500}).json()["entries"]
+        tagged = [
+            e for e in entries if (e["request"] or {}).get("by_key", {}).get("id") == created["id"]
+        ]
+        assert len(tagged) == 2 and all(
+            e["request"]["by_key"]["prefix"] == created["prefix"] for e in tagged
+        )
+        call = next(e for e in tagged if e["action"] == "api_key.call")  # the label change
+        assert call["request"]["method"] == "PUT" and call["outcome"] == {"status": 200}
+        trade_entry = next(e for e in tagged if e["action"] != "api_key.call")
+        assert trade_entry["account_id"] == account
+
+        assert alice.delete(f"/keys/{created['id']}").status_code == 200
+        with client(gateway, created["key"]) as bot:
+            assert error_code(bot.get("/balance")) == (401, "API_KEY_REVOKED")
+        gone = {k["id"]: k for k in alice.get("/keys").json()["keys"]}[created["id"]]
+        assert gone["revoked_at"] is not None and gone["active"] is False
 
 
 def test_the_secret_is_shown_once(stack: Stack) -> None:

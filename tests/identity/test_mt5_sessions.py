@@ -1,7 +1,9 @@
 """MT5-credential sessions (seed 000) against a real uvicorn gateway and simulator terminals:
 refused when off; login proves the password on a terminal and answers a token bound to that
 account (configurable lifetime); the token works on REST and the stream; logout revokes it;
-expired, forged and unaccepted tokens are refused; the Supabase path is unchanged."""
+expired, forged and unaccepted tokens are refused; the Supabase path is unchanged. Most tests
+share one SQLite gateway; login, use and logout (a ``revoked_sessions`` row another replica
+reads) also run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -82,6 +84,23 @@ def test_login_logout(gateway: GatewayServer, jwks: JwksServer) -> None:
     with client(gateway, supabase_token(jwks, ALICE)) as alice:  # Supabase: unchanged, no logout
         assert alice.get("/me").json()["auth"] == "supabase"
         assert error_code(alice.post("/logout")) == (400, "NOT_A_SESSION")
+
+
+def test_login_and_logout_on_each_store(
+    jwks: JwksServer, sims: TerminalServerProcess, any_db_url: str
+) -> None:
+    settings = settings_for(jwks, sims, any_db_url, mt5_login_sessions=True)
+    with running(settings) as gateway:
+        session = session_token(gateway)
+        token = session["session_token"]
+        with client(gateway, token) as http:
+            assert http.get("/account/info").json()["login"] == 10002
+            assert http.get("/me").json()["account_id"] == session["account_id"]
+            assert http.post("/logout").json() == {"message": "success"}
+            assert error_code(http.get("/account/info")) == (401, "SESSION_REVOKED")
+        assert session_token(gateway)["account_id"] == session["account_id"]  # the same row
+    with running(settings) as replica, client(replica, token) as http:  # stored, not in memory
+        assert error_code(http.get("/me")) == (401, "SESSION_REVOKED")
 
 
 def test_the_same_login_is_the_same_gateway_user(gateway: GatewayServer) -> None:
