@@ -188,7 +188,7 @@ def test_windows_wheels_are_pinned_with_hashes() -> None:
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", text, re.M))
     assert pins == {
         "MetaTrader5": "5.0.6231",
-        "numpy": "1.26.4",  # numpy 2 imports functions Wine's ucrtbase only stubs
+        "numpy": "1.26.4",  # conservative; not about ucrtbase (see the file's comment)
         "rpyc": "6.0.2",  # = the gateway's
         "plumbum": "2.0.2",
         "typing-extensions": "4.16.0",
