@@ -1,6 +1,6 @@
 """Request dependencies, named once as ``Annotated`` aliases.
 
-Resources live in the lifespan state (``gateway.main.State``) and are reached through
+Resources live in the lifespan state (``gateway.lifespan.State``) and are reached through
 ``request.state``; tests can swap any of these with ``app.dependency_overrides``.
 
 The account-scoped ones (``AccountDep``, ``MarketDep``, ``TerminalDep``) live in

@@ -42,7 +42,7 @@ from gateway.health.router import admin_router as admin_pool_router
 from gateway.health.router import router as health_router
 from gateway.history.router import router as history_router
 from gateway.journal.router import router as journal_router
-from gateway.lifespan import State, lifespan_of, open_terminals
+from gateway.lifespan import lifespan_of
 from gateway.logs import RequestLogMiddleware, configure_from_settings, configure_logging
 from gateway.market.router import router as market_router
 from gateway.metrics import Metrics, install_metrics
@@ -51,7 +51,7 @@ from gateway.replicas.service import install_replicas
 from gateway.stream.install import install_stream
 from gateway.trading.router import router as trading_router
 
-__all__ = ["State", "create_app", "open_terminals"]  # State and open_terminals: gateway.lifespan
+__all__ = ["create_app"]
 
 log = logging.getLogger("gateway")
 

@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from server_process import run_terminal_server_cli, start_terminal_server
 
 from gateway.config import Settings
-from gateway.main import open_terminals
+from gateway.lifespan import open_terminals
 from gateway.terminal.errors import TerminalUnreachable
 from gateway.terminal.rpyc_client import (
     AuthenticationFailed,
