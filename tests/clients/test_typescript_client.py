@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from client_support import LiveGateway
@@ -47,6 +49,19 @@ def test_reads_errors_and_keys(ts: dict[str, str]) -> None:
 def test_lost_answer_executes_once(ts: dict[str, str], control: SimControl) -> None:
     control.timeout_after_execute(seconds=4)  # > the gateway's 3 s terminal timeout
     passed(node_test("test/client.test.mjs", env=ts, pattern="lost answer"), 1)
+
+
+def test_react_hooks_render_against_the_gateway(ts: dict[str, str], control: SimControl) -> None:
+    """The hooks rendered with react-dom in jsdom (test/react.test.mjs); prices are pushed into
+    the simulator while it runs, so useLiveQuotes has quotes to show."""
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(node_test, "test/react.test.mjs", env=ts)
+        step = 0
+        while not run.done():
+            step += 1
+            control.push_price(server="Sim-Demo", symbol="EURUSD", bid=1.1 + (step % 50) / 10_000)
+            time.sleep(0.2)  # pacing only, nothing is asserted on it
+        passed(run.result(), 1)
 
 
 def test_stream_resumes_without_a_gap(ts: dict[str, str]) -> None:

@@ -11,8 +11,23 @@ export interface MT5Options {
   auth: TokenProvider;
 }
 
+/**
+ * One client per baseUrl for the component's life. `auth` may be written inline
+ * (`auth: staticToken(token)` is a new object on every render): the client asks the latest
+ * provider through a stable one, so neither the client nor its stream is rebuilt per render.
+ */
 export function useMT5Client(options: MT5Options): MT5Client {
-  return useMemo(() => new MT5Client(options), [options.baseUrl, options.auth]);
+  const latest = useRef(options.auth);
+  latest.current = options.auth;
+  const auth = useMemo<TokenProvider>(
+    () => ({
+      headers: () => latest.current.headers(),
+      token: () => latest.current.token(),
+      renew: () => latest.current.renew(),
+    }),
+    [],
+  );
+  return useMemo(() => new MT5Client({ baseUrl: options.baseUrl, auth }), [options.baseUrl, auth]);
 }
 
 export function useMT5API(options: MT5Options) {
@@ -36,25 +51,27 @@ export function useMT5API(options: MT5Options) {
     }
   }, []);
 
-  return {
-    client,
-    loading,
-    error,
-    errorCode,
-    getAccountInfo: (accountId?: string) => call(() => client.accountInfo(accountId)),
-    getMarketData: (symbol: string, timeframe: Timeframe = "H1", bars = 100) =>
-      call(() => client.marketData(symbol, timeframe, bars)),
-    getMarketDataRange: (symbol: string, timeframe: Timeframe, startDate: Date, endDate: Date) =>
-      call(() => client.marketDataRange(symbol, timeframe, startDate, endDate)),
-    placeTrade: (symbol: string, orderType: "buy" | "sell", volume: number, stopLoss?: number, takeProfit?: number) =>
-      call(() => client.placeTrade({ symbol, order_type: orderType, volume, stop_loss: stopLoss, take_profit: takeProfit })),
-    getPositions: () => call(() => client.positions()),
-    closePosition: (ticket: number) => call(() => client.closePosition(ticket)),
-    getSymbols: () => call(() => client.symbols()),
-  };
+  // Stable functions (safe in effect dependencies): they change only with the client.
+  const methods = useMemo(
+    () => ({
+      getAccountInfo: (accountId?: string) => call(() => client.accountInfo(accountId)),
+      getMarketData: (symbol: string, timeframe: Timeframe = "H1", bars = 100) =>
+        call(() => client.marketData(symbol, timeframe, bars)),
+      getMarketDataRange: (symbol: string, timeframe: Timeframe, startDate: Date, endDate: Date) =>
+        call(() => client.marketDataRange(symbol, timeframe, startDate, endDate)),
+      placeTrade: (symbol: string, orderType: "buy" | "sell", volume: number, stopLoss?: number, takeProfit?: number) =>
+        call(() => client.placeTrade({ symbol, order_type: orderType, volume, stop_loss: stopLoss, take_profit: takeProfit })),
+      getPositions: () => call(() => client.positions()),
+      closePosition: (ticket: number) => call(() => client.closePosition(ticket)),
+      getSymbols: () => call(() => client.symbols()),
+    }),
+    [client, call],
+  );
+  return { client, loading, error, errorCode, ...methods };
 }
 
-/** One stream for the component's life (opened on mount, closed on unmount). */
+/** One stream per client (opened on mount, closed on unmount; pass a client from useMT5Client
+ * or useMT5API, which stays the same across renders). */
 export function useMT5Stream(client: MT5Client): { stream: MT5Stream; state: StreamState } {
   const stream = useMemo(() => client.stream(), [client]);
   const [state, setState] = useState<StreamState>(stream.state);
