@@ -10,6 +10,8 @@
 #      MT5_INSTALL_TIMEOUT_S;
 #   3. kills whatever the attempt left in the prefix (installer, the terminal it started);
 # and a failed attempt is retried, MT5_INSTALL_ATTEMPTS times in all.  Exit 0 = installed.
+# It holds $MT5_INSTALL_LOCK while it runs (never passed on to Wine's processes), so the
+# terminal server, which waits for terminal64.exe, also waits for the last kill of step 3.
 #
 # Settings: MT5_SETUP_URL, MT5_SETUP_SHA256 (optional: MetaQuotes replaces the file behind the
 # URL, so a pin goes stale), MT5_INSTALL_TIMEOUT_S (600), MT5_INSTALL_ATTEMPTS (3),
@@ -55,7 +57,7 @@ download() {
 # One attempt; returns 0 when terminal64.exe is in place.
 attempt_install() {
     local setup="$1" pid deadline ok=1
-    wine "$setup" /auto >>"$MT5GW_LOGS/install-mt5.log" 2>&1 &
+    wine "$setup" /auto >>"$MT5GW_LOGS/install-mt5.log" 2>&1 9>&- &
     pid=$!
     deadline=$(( $(now) + timeout_s ))
     while [ "$(now)" -lt "$deadline" ]; do
@@ -72,7 +74,7 @@ attempt_install() {
     done
     [ "$ok" = 0 ] || say "no terminal64.exe after this attempt (timeout ${timeout_s}s)"
     kill -TERM "$pid" 2>/dev/null || true
-    kill_prefix
+    kill_prefix 9>&-
     wait "$pid" 2>/dev/null || true
     return "$ok"
 }
@@ -81,7 +83,13 @@ main() {
     if [ -s "$MT5_EXE" ]; then
         exit 0
     fi
-    mkdir -p "$MT5GW_LOGS" || exit 1
+    mkdir -p "$MT5GW_LOGS" "$(dirname "$MT5_INSTALL_LOCK")" || exit 1
+    # The lock lives on fd 9 until this script exits; wine and wineserver never inherit it
+    # (9>&-), or a terminal the installer started would keep it held.
+    if ! { exec 9>>"$MT5_INSTALL_LOCK" && flock 9; }; then
+        say "cannot take the install lock $MT5_INSTALL_LOCK"
+        exit 1
+    fi
     local setup="${MT5_SETUP_CACHE:-$WINEPREFIX/drive_c/mt5setup.exe}" i
     for (( i = 1; i <= attempts; i++ )); do
         say "installing MetaTrader 5, attempt $i of $attempts"

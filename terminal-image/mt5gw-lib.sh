@@ -14,6 +14,8 @@ export WINEDEBUG="${WINEDEBUG:--all}"
 MT5_DIR="$WINEPREFIX/drive_c/Program Files/MetaTrader 5"
 MT5_EXE="$MT5_DIR/terminal64.exe"
 MT5_EXE_WIN='C:\Program Files\MetaTrader 5\terminal64.exe'
+# install-mt5.sh holds this lock (flock) for as long as it runs; see install_running.
+MT5_INSTALL_LOCK="${MT5_INSTALL_LOCK:-$WINEPREFIX/.mt5gw-install.lock}"
 
 say() {
     printf '[%s] %s\n' "${MT5GW_TAG:-mt5gw}" "$*" >&2
@@ -61,6 +63,15 @@ prefix_pids() {
 # finishes, and the terminal restarts itself after a live update).
 terminal_running() {
     [ -n "$(prefix_pids 'terminal64\.exe')" ]
+}
+
+# True while install-mt5.sh runs in this prefix.  It ends every attempt by killing the whole
+# prefix (kill_prefix), after terminal64.exe has appeared: whatever Windows program starts
+# because that file is there (the terminal server) must wait until this is false.
+install_running() {
+    [ -e "$MT5_INSTALL_LOCK" ] || return 1
+    flock -n -s "$MT5_INSTALL_LOCK" true 2>/dev/null
+    [ "$?" = 1 ]  # 1: the installer holds it; 0: free; other: unreadable, do not wait on it
 }
 
 # Kill everything running in this Wine prefix, bounded: `wineserver -k` can itself stall

@@ -1,7 +1,9 @@
 #!/bin/bash
 # s6 longrun `svc-mt5gw-server`: our restricted terminal server (never classic RPyC) in Windows
-# Python, in the foreground, so s6 restarts it when it dies.  It waits for terminal64.exe
-# (the terminal service installs it on a first start) so an install never kills it.
+# Python, in the foreground, so s6 restarts it when it dies.  It waits for terminal64.exe (the
+# terminal service installs it on a first start) AND for install-mt5.sh to be over: an install
+# ends by killing every Windows process of the prefix, so a server started as soon as
+# terminal64.exe appeared would die with it.
 #
 # Settings: TERMINAL_HOST (0.0.0.0: other containers and the published port reach it),
 # TERMINAL_PORT (8001), LOG_LEVEL, LOG_FORMAT (json|text, passed as --log-format when set).
@@ -19,9 +21,10 @@ port="${TERMINAL_PORT:-8001}"
 
 wait_for_terminal() {
     local deadline=$(( $(now) + ${MT5GW_TERMINAL_WAIT_S:-900} ))
-    until [ -s "$MT5_EXE" ]; do
+    until [ -s "$MT5_EXE" ] && ! install_running; do
         if [ "$(now)" -ge "$deadline" ]; then
-            say "MetaTrader 5 is still not installed; s6 will run this again"
+            say "MetaTrader 5 is still not installed (or its install still runs);" \
+                "s6 will run this again"
             return 1
         fi
         sleep "${MT5GW_POLL_S:-2}"

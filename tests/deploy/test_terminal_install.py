@@ -6,12 +6,15 @@ installer or stray terminal behind."""
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from deploy_support import free_port, wait_for_port
 from terminal_fakes import IMAGE, FakeWindows, fake_windows
 
 
@@ -171,3 +174,35 @@ def wait_until(
             return bool(condition())
         time.sleep(0.1)
     return False
+
+
+def test_the_server_starts_only_after_the_install_is_over(windows: FakeWindows) -> None:
+    """install-mt5.sh ends each attempt with `wineserver -k`, which kills every Windows process
+    of the prefix.  The terminal server waits for terminal64.exe; it must also wait for the
+    install to end, or the install's kill takes it down right after it started."""
+    windows.run_dir.mkdir()
+    (windows.run_dir / "terminal_secret").write_text("install-race-secret-0123456789")
+    port = free_port()
+    env = {**windows.env, "TERMINAL_HOST": "127.0.0.1", "TERMINAL_PORT": str(port),
+           "MT5GW_POLL_S": "0.1", "LOG_LEVEL": "WARNING"}  # fmt: skip
+    server = subprocess.Popen(
+        ["bash", str(IMAGE / "run-terminal-server.sh")], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        # terminal64.exe appears at once; the install then checks it twice, 1 s apart, and
+        # kills the prefix: the server (polling every 0.1 s) sees the file long before that.
+        install = windows.run("install-mt5.sh", FAKE_SETUP_MODES="install", MT5_INSTALL_POLL_S="1")
+        assert install.returncode == 0, install.stderr
+        wait_for_port(port, server, attempts=600)
+        calls = windows.calls()
+        last_kill = max(i for i, c in enumerate(calls) if c == "wineserver -k")
+        first_server = min(i for i, c in enumerate(calls) if c.startswith("python-args"))
+        assert last_kill < first_server, calls
+        assert server.poll() is None
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.wait()
