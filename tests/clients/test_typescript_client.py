@@ -42,6 +42,11 @@ def test_typecheck_of_the_client_and_the_console() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_retry_after_as_seconds_or_http_date() -> None:
+    built()
+    passed(node_test("test/retry.test.mjs", env={}), 2)
+
+
 def test_reads_errors_and_keys(ts: dict[str, str]) -> None:
     passed(node_test("test/client.test.mjs", env=ts, pattern="reads|errors|Idempotency"), 3)
 

@@ -27,6 +27,18 @@ export const DEFAULT_RETRY: RetryPolicy = {
 
 const SETTLING = new Set(["IDEMPOTENCY_IN_PROGRESS", "OUTCOME_UNKNOWN"]);
 
+/**
+ * A Retry-After header in ms: delay-seconds (what the gateway sends) or an HTTP-date (what a
+ * proxy may send), counted from `now`; null when absent or unreadable. Never negative.
+ */
+export function retryAfterMs(value: string | null, now: number = Date.now()): number | null {
+  const text = value?.trim();
+  if (!text) return null;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const moment = Date.parse(text);
+  return Number.isNaN(moment) ? null : Math.max(0, moment - now);
+}
+
 export class Attempts {
   private sent = 0;
   private transient = 0;
@@ -43,11 +55,8 @@ export class Attempts {
   }
 
   private delay(retryAfter: string | null): number {
-    const seconds = retryAfter === null ? NaN : Number(retryAfter);
-    if (Number.isFinite(seconds) && seconds >= 0) {
-      return Math.min(seconds * 1000, this.policy.maxRetryAfterMs);
-    }
-    return this.backoff();
+    const hint = retryAfterMs(retryAfter);
+    return hint === null ? this.backoff() : Math.min(hint, this.policy.maxRetryAfterMs);
   }
 
   private next(retryAfter: string | null): number | null {
