@@ -1,7 +1,8 @@
 // Copy the console's third-party browser files from node_modules into the gateway package
 // (gateway/console/static/vendor), at the versions package-lock.json pins, and record them in
 // MANIFEST.json. A pip-installed gateway then serves them itself: no CDN, no Node.js needed.
-// tests/console/test_vendor.py checks that the committed files equal these copies.
+// tests/console/test_console_http.py (test_vendored_files_*) checks that the committed files
+// equal these copies.
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
