@@ -5,6 +5,7 @@ installer or stray terminal behind."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -201,8 +202,6 @@ def test_the_server_starts_only_after_the_install_is_over(windows: FakeWindows) 
         assert last_kill < first_server, calls
         assert server.poll() is None
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         server.wait()
