@@ -91,7 +91,7 @@ def test_the_key_lifecycle_on_each_store(
         soon = create_key(
             alice,
             scopes=["read"],
-            expires_at=(datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
+            expires_at=(datetime.now(UTC) + timedelta(seconds=3)).isoformat(),
         )
         with client(gateway, created["key"]) as bot:
             assert bot.get("/balance").status_code == 200

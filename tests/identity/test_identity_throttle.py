@@ -155,11 +155,11 @@ def test_mt5_logins_are_throttled_across_a_restart(jwks: JwksServer, start: Any)
 def test_stale_keys_do_not_lock_out_their_address(jwks: JwksServer, start: Any) -> None:
     gateway = start()
     with client(gateway, supabase_token(jwks, ALICE)) as alice:
-        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
-        expiring = create_key(alice, scopes=["read"], expires_at=soon)
         revoked = create_key(alice, scopes=["read"])
         assert alice.delete(f"/keys/{revoked['id']}").status_code == 200
         good = create_key(alice, scopes=["read"])
+        soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+        expiring = create_key(alice, scopes=["read"], expires_at=soon)
     with client(gateway, revoked["key"]) as old_bot:
         answers = [error_code(old_bot.get("/me")) for _ in range(FREE + 2)]
     assert answers == [(401, "API_KEY_REVOKED")] * (FREE + 2)
