@@ -9,158 +9,78 @@ gateway adds a new 404 code.
 ``retryable`` follows the gateway's retcode table: True means *the same order may succeed if
 you send it again* (a new call, so a new ``Idempotency-Key``: a new order). The client never
 does that on its own; it only re-sends with the *same* key, which can never make a second order.
+
+This module holds the classes of the gateway's own codes and gathers the rest: the mechanism
+and the classes per HTTP status (:mod:`.http_errors`) and those of MT5 trade return codes
+(:mod:`.trade_errors`). Import every error from here.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import httpx
-
-
-class MT5GatewayError(Exception):
-    """Base of every error this client raises."""
-
-
-class ConnectionFailed(MT5GatewayError):
-    """The gateway could not be reached (after the retries the policy allows).
-
-    For a trade call, ``idempotency_key`` is the key every attempt carried: send the same call
-    again with ``idempotency_key=`` set to it to learn the outcome without a second order."""
-
-    def __init__(self, message: str, *, idempotency_key: str | None = None) -> None:
-        super().__init__(message)
-        self.idempotency_key = idempotency_key
-
-
-class ApiError(MT5GatewayError):
-    """An error answer of the gateway: ``status``, ``code``, ``detail`` and the whole ``body``."""
-
-    status: ClassVar[int] = 0  # the HTTP status this class stands for (0: any)
-    code: str = ""
-    _by_code: ClassVar[dict[str, type[ApiError]]] = {}
-    _by_status: ClassVar[dict[int, type[ApiError]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        code = cls.__dict__.get("code")
-        if code:
-            ApiError._by_code[code] = cls
-        elif cls.__dict__.get("status"):
-            ApiError._by_status[cls.status] = cls
-
-    def __init__(
-        self,
-        http_status: int,
-        body: dict[str, Any],
-        *,
-        request_id: str | None = None,
-        retry_after_s: float | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self.http_status = http_status
-        self.body = body
-        self.code = str(body.get("code") or type(self).code or "")
-        self.detail = str(body.get("detail") or f"HTTP {http_status}")
-        self.retcode: int | None = body.get("retcode")
-        self.retryable: bool = bool(body.get("retryable", False))
-        self.request_id = request_id or body.get("request_id")
-        self.retry_after_s = retry_after_s
-        self.idempotency_key = idempotency_key
-        super().__init__(f"{http_status} {self.code}: {self.detail}")
-
-
-def error_from_response(
-    response: httpx.Response, *, idempotency_key: str | None = None
-) -> ApiError:
-    """The typed exception for an error response."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        body = {"detail": response.text[:500] or response.reason_phrase, "code": ""}
-    code = str(body.get("code") or "")
-    cls = ApiError._by_code.get(code)
-    if cls is None:
-        cls = ApiError._by_status.get(response.status_code)
-    if cls is None:
-        cls = ServerError if response.status_code >= 500 else ApiError
-    return cls(
-        response.status_code,
-        body,
-        request_id=response.headers.get("x-request-id"),
-        retry_after_s=retry_after(response),
-        idempotency_key=idempotency_key,
-    )
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (the gateway sends seconds; an HTTP date is honoured too)."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    from datetime import datetime, timezone
-
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
-
-
-# -- by HTTP status ------------------------------------------------------------------------------
-
-
-class BadRequest(ApiError):
-    status = 400
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class Unprocessable(ApiError):
-    status = 422
-
-
-class TooManyRequests(ApiError):
-    status = 429
-
-
-class ServerError(ApiError):
-    status = 500
-
-
-class BadGateway(ServerError):
-    status = 502
-
-
-class Unavailable(ServerError):
-    status = 503
-
-
-class GatewayTimeout(ServerError):
-    status = 504
-
+# Re-exported: import every error from this module.
+from .http_errors import ApiError as ApiError
+from .http_errors import BadGateway as BadGateway
+from .http_errors import BadRequest as BadRequest
+from .http_errors import Conflict as Conflict
+from .http_errors import ConnectionFailed as ConnectionFailed
+from .http_errors import Forbidden as Forbidden
+from .http_errors import GatewayTimeout as GatewayTimeout
+from .http_errors import MethodNotAllowed as MethodNotAllowed
+from .http_errors import MT5GatewayError as MT5GatewayError
+from .http_errors import NotFound as NotFound
+from .http_errors import ServerError as ServerError
+from .http_errors import TooManyRequests as TooManyRequests
+from .http_errors import Unauthorized as Unauthorized
+from .http_errors import Unavailable as Unavailable
+from .http_errors import Unprocessable as Unprocessable
+from .http_errors import error_from_response as error_from_response
+from .http_errors import retry_after as retry_after
+from .trade_errors import NOT_RETRYABLE_CODES as NOT_RETRYABLE_CODES
+from .trade_errors import ActivationRejected as ActivationRejected
+from .trade_errors import AlgoDisabledByServer as AlgoDisabledByServer
+from .trade_errors import AlgoDisabledByTerminal as AlgoDisabledByTerminal
+from .trade_errors import BrokerTimeout as BrokerTimeout
+from .trade_errors import Canceled as Canceled
+from .trade_errors import CloseOnly as CloseOnly
+from .trade_errors import CloseOrderExists as CloseOrderExists
+from .trade_errors import FifoClose as FifoClose
+from .trade_errors import Frozen as Frozen
+from .trade_errors import HedgeProhibited as HedgeProhibited
+from .trade_errors import InvalidCloseVolume as InvalidCloseVolume
+from .trade_errors import InvalidExpiration as InvalidExpiration
+from .trade_errors import InvalidFill as InvalidFill
+from .trade_errors import InvalidOrder as InvalidOrder
+from .trade_errors import InvalidPrice as InvalidPrice
+from .trade_errors import InvalidRequest as InvalidRequest
+from .trade_errors import InvalidStops as InvalidStops
+from .trade_errors import InvalidVolume as InvalidVolume
+from .trade_errors import LimitOrders as LimitOrders
+from .trade_errors import LimitPositions as LimitPositions
+from .trade_errors import LimitVolume as LimitVolume
+from .trade_errors import Locked as Locked
+from .trade_errors import LongOnly as LongOnly
+from .trade_errors import MarketClosed as MarketClosed
+from .trade_errors import MT5Rejected as MT5Rejected
+from .trade_errors import MT5TradeError as MT5TradeError
+from .trade_errors import NoBrokerConnection as NoBrokerConnection
+from .trade_errors import NoChanges as NoChanges
+from .trade_errors import NoMoney as NoMoney
+from .trade_errors import NoQuotes as NoQuotes
+from .trade_errors import NotExecuted as NotExecuted
+from .trade_errors import OnlyReal as OnlyReal
+from .trade_errors import OrderChanged as OrderChanged
+from .trade_errors import OutcomeUnknown as OutcomeUnknown
+from .trade_errors import PositionClosed as PositionClosed
+from .trade_errors import PriceChanged as PriceChanged
+from .trade_errors import Rejected as Rejected
+from .trade_errors import Requote as Requote
+from .trade_errors import ShortOnly as ShortOnly
+from .trade_errors import TerminalApiTradingDisabled as TerminalApiTradingDisabled
+from .trade_errors import TerminalRefused as TerminalRefused
+from .trade_errors import TooManyTradeRequests as TooManyTradeRequests
+from .trade_errors import TradeDisabled as TradeDisabled
+from .trade_errors import TradeError as TradeError
+from .trade_errors import TradeRejected as TradeRejected
 
 # -- gateway codes -------------------------------------------------------------------------------
 
@@ -271,184 +191,121 @@ class MT5Error(BadGateway):
     code = "MT5_ERROR"
 
 
-# -- trade return codes (the README's retcode table) ---------------------------------------------
+# -- authentication and API keys -----------------------------------------------------------------
 
 
-class TradeRejected(ApiError):
-    """MT5 answered the order with a return code other than success (``retcode``)."""
+class SessionRevoked(Unauthorized):
+    """The gateway session token was logged out."""
 
+    code = "SESSION_REVOKED"
 
-class Requote(TradeRejected, Conflict):
-    code = "REQUOTE"
 
+class ApiKeyRevoked(Unauthorized):
+    code = "API_KEY_REVOKED"
 
-class PriceChanged(TradeRejected, Conflict):
-    code = "PRICE_CHANGED"
 
+class ApiKeyExpired(Unauthorized):
+    code = "API_KEY_EXPIRED"
 
-class NoQuotes(TradeRejected, Conflict):
-    code = "NO_QUOTES"
 
+class IpRefused(Forbidden):
+    """This API key may not be used from the caller's address."""
 
-class MarketClosed(TradeRejected, Conflict):
-    code = "MARKET_CLOSED"
+    code = "IP_REFUSED"
 
 
-class OrderChanged(TradeRejected, Conflict):
-    code = "ORDER_CHANGED"
+class ScopeRefused(Forbidden):
+    """The API key lacks the scope the endpoint needs."""
 
+    code = "SCOPE"
 
-class Locked(TradeRejected, Conflict):
-    code = "LOCKED"
 
+class KeyNotFound(NotFound):
+    code = "KEY_NOT_FOUND"
 
-class Frozen(TradeRejected, Conflict):
-    code = "FROZEN"
 
+class KeyLimit(Conflict):
+    code = "KEY_LIMIT"
 
-class PositionClosed(TradeRejected, Conflict):
-    code = "POSITION_CLOSED"
 
+class LoginSessionsDisabled(NotFound):
+    """MT5-credential sessions are off on this gateway (MT5_LOGIN_SESSIONS)."""
 
-class CloseOrderExists(TradeRejected, Conflict):
-    code = "CLOSE_ORDER_EXISTS"
+    code = "LOGIN_SESSIONS_DISABLED"
 
 
-class FifoClose(TradeRejected, Conflict):
-    code = "FIFO_CLOSE"
+class NotASession(BadRequest):
+    code = "NOT_A_SESSION"
 
 
-class NoChanges(TradeRejected, Conflict):
-    code = "NO_CHANGES"
+# -- accounts ------------------------------------------------------------------------------------
 
 
-class InvalidRequest(TradeRejected, Unprocessable):
-    code = "INVALID_REQUEST"
+class MT5AuthFailed(AccountError):
+    """MT5 refused the login: wrong account number or password."""
 
+    code = "MT5_AUTH_FAILED"
 
-class InvalidVolume(TradeRejected, Unprocessable):
-    code = "INVALID_VOLUME"
 
+class UnknownServer(AccountError):
+    """The broker server is not one the gateway's terminals know (``known_servers``)."""
 
-class InvalidPrice(TradeRejected, Unprocessable):
-    code = "INVALID_PRICE"
+    code = "UNKNOWN_SERVER"
 
 
-class InvalidStops(TradeRejected, Unprocessable):
-    code = "INVALID_STOPS"
+class MT5LoginFailed(AccountError):
+    code = "MT5_LOGIN_FAILED"
 
 
-class NoMoney(TradeRejected, Unprocessable):
-    code = "NO_MONEY"
+class PasswordRequired(AccountError):
+    code = "PASSWORD_REQUIRED"
 
 
-class InvalidExpiration(TradeRejected, Unprocessable):
-    code = "INVALID_EXPIRATION"
+class CredentialsUnreadable(ServerError):
+    """The stored MT5 password cannot be decrypted with the gateway's keys."""
 
+    code = "CREDENTIALS_UNREADABLE"
 
-class InvalidFill(TradeRejected, Unprocessable):
-    code = "INVALID_FILL"
 
+# -- events, webhooks, broadcasts, calculations --------------------------------------------------
 
-class LimitOrders(TradeRejected, Unprocessable):
-    code = "LIMIT_ORDERS"
 
+class EventsNotRetained(Conflict):
+    code = "EVENTS_NOT_RETAINED"
 
-class LimitVolume(TradeRejected, Unprocessable):
-    code = "LIMIT_VOLUME"
 
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
 
-class InvalidOrder(TradeRejected, Unprocessable):
-    code = "INVALID_ORDER"
 
+class WebhookLimit(Unprocessable):
+    code = "WEBHOOK_LIMIT"
 
-class InvalidCloseVolume(TradeRejected, Unprocessable):
-    code = "INVALID_CLOSE_VOLUME"
 
+class WebhookTargetRefused(Unprocessable):
+    code = "WEBHOOK_TARGET_REFUSED"
 
-class LimitPositions(TradeRejected, Unprocessable):
-    code = "LIMIT_POSITIONS"
 
+class BroadcastNotFound(NotFound):
+    code = "BROADCAST_NOT_FOUND"
 
-class LongOnly(TradeRejected, Unprocessable):
-    code = "LONG_ONLY"
 
+class UnsupportedSwapMode(Unprocessable):
+    code = "UNSUPPORTED_SWAP_MODE"
 
-class ShortOnly(TradeRejected, Unprocessable):
-    code = "SHORT_ONLY"
 
+# -- the gateway itself --------------------------------------------------------------------------
 
-class CloseOnly(TradeRejected, Unprocessable):
-    code = "CLOSE_ONLY"
 
+class Internal(ServerError):
+    code = "INTERNAL"
 
-class HedgeProhibited(TradeRejected, Unprocessable):
-    code = "HEDGE_PROHIBITED"
 
+class DatabaseError(ServerError):
+    code = "DATABASE_ERROR"
 
-class TradeDisabled(TradeRejected, Forbidden):
-    code = "TRADE_DISABLED"
 
+class Forwarded(Unavailable):
+    """The request belongs to another gateway replica that could not be reached."""
 
-class AlgoDisabledByServer(TradeRejected, Forbidden):
-    code = "ALGO_DISABLED_BY_SERVER"
-
-
-class AlgoDisabledByTerminal(TradeRejected, Forbidden):
-    code = "ALGO_DISABLED_BY_TERMINAL"
-
-
-class OnlyReal(TradeRejected, Forbidden):
-    code = "ONLY_REAL"
-
-
-class Rejected(TradeRejected, BadGateway):
-    code = "REJECTED"
-
-
-class Canceled(TradeRejected, BadGateway):
-    code = "CANCELED"
-
-
-class MT5TradeError(TradeRejected, BadGateway):
-    code = "MT5_TRADE_ERROR"
-
-
-class ActivationRejected(TradeRejected, BadGateway):
-    code = "ACTIVATION_REJECTED"
-
-
-class MT5Rejected(TradeRejected, BadGateway):
-    code = "MT5_REJECTED"
-
-
-class BrokerTimeout(TradeRejected, GatewayTimeout):
-    code = "BROKER_TIMEOUT"
-
-
-class TooManyTradeRequests(TradeRejected, TooManyRequests):
-    code = "TOO_MANY_REQUESTS"
-
-
-class NoBrokerConnection(TradeRejected, Unavailable):
-    code = "NO_BROKER_CONNECTION"
-
-
-class NotExecuted(TradeRejected, Unavailable):
-    """The send failed and the gateway proved that no order exists."""
-
-    code = "NOT_EXECUTED"
-
-
-class OutcomeUnknown(GatewayTimeout):
-    """The order may or may not have executed and the gateway could not settle it in time.
-
-    The client keeps asking with the same key until the gateway knows (``settle_timeout_s``);
-    this is raised only when it still does not: poll ``trade_request(request_id)``."""
-
-    code = "OUTCOME_UNKNOWN"
-
-
-# Codes the gateway marks "not retryable" although their HTTP status is 503/504: the client
-# never re-sends these (OUTCOME_UNKNOWN is settled by asking again with the same key instead).
-NOT_RETRYABLE_CODES = frozenset({"OUTCOME_UNKNOWN"})
+    code = "FORWARDED"
