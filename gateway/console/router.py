@@ -4,7 +4,8 @@
   every gateway. FastAPI's own CDN pages should be off (``FastAPI(docs_url=None,
   redoc_url=None)``); any ``/docs`` or ``/redoc`` route already there is removed.
 - ``install_console(app, settings)``: ``/console`` (the page), ``/console/config.json`` (the
-  development token, only outside production) and ``/console/static/*``; only when
+  development token: only outside production, only signed with the gateway's generated dev
+  keys, and only to a caller on this machine) and ``/console/static/*``; only when
   ``CONSOLE=true``.
 
 Every page is sent with a strict Content-Security-Policy: scripts and styles only from this
@@ -14,6 +15,7 @@ WebSocket), no framing.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,19 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"  # served as /console/static/*
 PAGES = HERE / "pages"  # served only through page(), with the CSP
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI's CDN pages
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def local_caller(request: Request) -> bool:
+    """The request comes from this machine: a loopback peer, and not relayed by a proxy (behind
+    nginx, uvicorn's --proxy-headers makes the peer the real client; without it, every caller
+    would look local, so a request carrying a forwarding header never counts as local)."""
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+    return loopback and not any(name in request.headers for name in PROXY_HEADERS)
 
 
 def content_security_policy(request: Request) -> str:
@@ -88,8 +103,9 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         return page(request, "index.html")
 
     @console.get("/console/config.json")
-    async def config() -> Any:
-        body = {"dev_token": dev_token(settings), "environment": settings.environment}
+    async def config(request: Request) -> Any:
+        token = dev_token(settings) if local_caller(request) else None
+        body = {"dev_token": token, "environment": settings.environment}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     app.include_router(console)

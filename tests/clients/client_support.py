@@ -43,12 +43,12 @@ class LiveGateway:
 class GatewayOnPort(GatewayServer):
     """GatewayServer on a port chosen before the app is built (its origin goes in settings)."""
 
-    def __init__(self, app: FastAPI, port: int) -> None:
+    def __init__(self, app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
         super().__init__(app)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.server.config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            app, host=host, port=port, log_level="warning", lifespan="on"
         )
 
 
@@ -59,8 +59,11 @@ def live_gateway(
     folder: Path,
     *,
     console: bool = False,
+    host: str = "127.0.0.1",
     **extra: Any,
 ) -> Iterator[LiveGateway]:
+    """``host``: the address uvicorn binds (``0.0.0.0`` to be reached from another address
+    than loopback); ``url`` is always the loopback one."""
     key = generate_key("k1")
     url = f"sqlite+aiosqlite:///{folder / 'gateway.db'}"
     with ThreadPoolExecutor(1) as pool:
@@ -69,5 +72,5 @@ def live_gateway(
     if console:  # the stream checks Origin against CORS_ORIGINS, the console's own included
         extra.setdefault("cors_origins", [f"http://127.0.0.1:{port}"])
     settings = gateway_settings(jwks, sim, url, key, console=console, **extra)
-    with GatewayOnPort(create_app(settings), port) as server:
+    with GatewayOnPort(create_app(settings), port, host) as server:
         yield LiveGateway(server, jwks, ids)
