@@ -1,7 +1,8 @@
 """The operator console and /docs in headless Chromium against a live gateway and the
-simulator: sign in by keyboard and see the balance, place and close a trade, watch a price
-pushed in the simulator arrive, see a refused order's code and detail, the admin views, and
-Swagger UI rendered with no request leaving the gateway. Screenshots go to tests/artifacts/."""
+simulator: sign in by keyboard (the token in a password field) and see the balance, place and
+close a trade, watch a price pushed in the simulator arrive, see a refused order's code and
+detail (and the previous success message cleared), the admin views, and Swagger UI rendered
+with no request leaving the gateway. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def sign_in(b: Browser, token: str) -> None:
     page = b.page
     page.goto(f"{b.origin}/console")
     page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#token")).to_have_attribute("type", "password")  # never in clear
     page.focus("#token")
     page.keyboard.insert_text(token)
     page.keyboard.press("Tab")  # to the Sign in button: a keyboard user's path
@@ -84,13 +86,15 @@ def test_console_end_to_end(gateway: LiveGateway, control: SimControl) -> None:
         page.click(f"button[aria-label='Close position {ticket}']")
         page.wait_for_selector(f"#positions tr[data-ticket='{ticket}']", state="detached")
 
-        # a refused order shows its code and detail
+        # a refused order shows its code and detail, and the last success no longer shows
+        expect(page.locator("#last-result")).not_to_be_empty()
         page.fill("#symbol", "XAUUSD")
         page.fill("#volume", "5")
         page.click("#place")
         page.wait_for_selector("#errors .code")
         assert page.text_content("#errors .code") == "NO_MONEY"
         assert "money" in page.text_content("#errors").lower()
+        expect(page.locator("#last-result")).to_be_empty()
         shot(b, "refused-order")
 
         # admin views: terminals, scheduler and the audit log (our trades included)

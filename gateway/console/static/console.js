@@ -25,6 +25,7 @@ function showError(/** @type {unknown} */ error) {
   const box = $("errors");
   box.replaceChildren();
   if (!error) return;
+  $("last-result").textContent = ""; // an earlier success must not read as this action's outcome
   const line = document.createElement("p");
   if (error instanceof ApiError) {
     const code = document.createElement("strong");
