@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Path, status
 
 from gateway.accounts import schemas as s
 from gateway.accounts import service
 from gateway.accounts.context import ACCOUNT_ID_PATTERN, AccountDep
-from gateway.auth.throttle import LoginThrottle, get_throttle
-from gateway.deps import CurrentUser, KeyringDep, PoolDep, SessionDep, SettingsDep
+from gateway.accounts.env import EnvDep
+from gateway.deps import CurrentUser, SessionDep
 from gateway.errors import ErrorResponse
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -24,25 +24,6 @@ servers_router = APIRouter(tags=["accounts"])
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="Your account's id")]
 
 
-async def get_env(
-    request: Request,
-    settings: SettingsDep,
-    pool: PoolDep,
-    keyring: KeyringDep,
-    throttle: Annotated[LoginThrottle, Depends(get_throttle)],
-) -> service.Env:
-    return service.Env(
-        settings=settings,
-        pool=pool,
-        keyring=keyring,
-        sessionmaker=request.state.sessionmaker,
-        configured_servers=request.state.known_servers,
-        throttle=throttle,
-        client_ip=request.client.host if request.client else None,
-    )
-
-
-EnvDep = Annotated[service.Env, Depends(get_env)]
 THROTTLED: dict[int | str, dict[str, Any]] = {
     429: {
         "model": ErrorResponse,

@@ -169,7 +169,7 @@ async def verify(
 CREDENTIAL_FAILURES = frozenset({"MT5_AUTH_FAILED", "UNKNOWN_SERVER"})  # MT5 said -6
 
 
-def _bad_credentials(exc: Exception) -> str | None:
+def bad_credentials(exc: Exception) -> str | None:
     """A refused login counts against the throttle; anything else proved nothing."""
     if isinstance(exc, AccountError) and exc.code in CREDENTIAL_FAILURES:
         return exc.code
@@ -239,7 +239,7 @@ async def _login_stored(env: Env, row: Mt5Account, *, fresh: bool) -> Record:
 
 async def test_connection(env: Env, user: User, body: s.Credentials) -> s.TestConnectionResponse:
     attempt = _attempt(env, user, "test-connection", body.login, body.server)
-    async with env.throttle.guard(attempt, _bad_credentials):
+    async with env.throttle.guard(attempt, bad_credentials):
         info = await verify(env, body.login, body.server, body.is_investor, _secret(body.password))
     return s.TestConnectionResponse(message="Connection successful", account_info=summary(info))
 
@@ -249,7 +249,7 @@ async def connect(
 ) -> s.ConnectedAccount:
     """Verify, store (or refresh the same login), make it current."""
     async with env.throttle.guard(
-        _attempt(env, user, "connect", body.login, body.server), _bad_credentials
+        _attempt(env, user, "connect", body.login, body.server), bad_credentials
     ):
         info = await verify(env, body.login, body.server, body.is_investor, _secret(body.password))
     limits = body.risk_limits.model_dump(exclude_none=True) if body.risk_limits else None
@@ -322,7 +322,7 @@ async def update(
     investor = body.is_investor if body.is_investor is not None else row.is_investor
     if body.password is not None:
         attempt = _attempt(env, user, "update", row.login, row.server, row.id)
-        async with env.throttle.guard(attempt, _bad_credentials):
+        async with env.throttle.guard(attempt, bad_credentials):
             await verify(env, row.login, row.server, investor, _secret(body.password))
     elif body.is_investor is not None and body.is_investor != row.is_investor:
         raise AccountError(
@@ -378,7 +378,7 @@ async def reconnect(
     """Log a terminal into the account again with its stored password."""
     row = await _owned(session, user, account_id)
     attempt = _attempt(env, user, "reconnect", row.login, row.server, row.id, stored_secret=True)
-    async with env.throttle.guard(attempt, _bad_credentials):
+    async with env.throttle.guard(attempt, bad_credentials):
         await _login_stored(env, row, fresh=True)
     await session.refresh(row)
     return await status(env, session, user, account_id)
