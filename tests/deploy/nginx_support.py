@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import httpx
 from deploy_support import REPO, free_port, wait_for_port
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
 
 NGINX_DIR = REPO / "nginx"
 DISTRO_ETC = Path("/etc/nginx")
@@ -39,6 +42,19 @@ class Site:
 
     def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cert))
+
+    def websocket(self, path: str) -> ClientConnection:
+        """A WebSocket to wss://localhost:PORT/path over a socket to 127.0.0.1 itself: resolving
+        "localhost" may try ::1 first, where another process of the test run can listen on the
+        same port number (nginx listens on 127.0.0.1 only)."""
+        raw = socket.create_connection(("127.0.0.1", self.https_port), timeout=10)
+        return ws_connect(
+            f"wss://{DOMAIN}:{self.https_port}{path}",
+            sock=raw,
+            ssl=self.tls_context(),
+            server_hostname=DOMAIN,
+            open_timeout=10,
+        )
 
     def client(self, source: str = "127.0.0.1") -> httpx.Client:
         """HTTPS client for https://localhost:PORT whose TCP source address is `source`

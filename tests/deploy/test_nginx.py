@@ -17,7 +17,6 @@ import pytest
 from deploy_support import free_port, running
 from nginx_support import DOMAIN, Site, running_site
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect as ws_connect
 
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'"
 
@@ -228,8 +227,7 @@ def test_oversized_body_is_refused_with_json_413(site: Site) -> None:
 
 
 def test_websocket_upgrade_passes_on_stream_paths(site: Site) -> None:
-    url = f"wss://{DOMAIN}:{site.https_port}/api/v1/stream"
-    with ws_connect(url, ssl=site.tls_context(), open_timeout=10) as ws:
+    with site.websocket("/api/v1/stream") as ws:
         got = json.loads(ws.recv(timeout=10))
     assert got["type"] == "websocket" and got["path"] == "/api/v1/stream"
     assert got["headers"]["upgrade"] == ["websocket"]
@@ -237,9 +235,8 @@ def test_websocket_upgrade_passes_on_stream_paths(site: Site) -> None:
 
 
 def test_websocket_upgrade_is_not_passed_elsewhere(site: Site) -> None:
-    url = f"wss://{DOMAIN}:{site.https_port}/api/v1/account/info"
     with pytest.raises(InvalidStatus):
-        ws_connect(url, ssl=site.tls_context(), open_timeout=10)
+        site.websocket("/api/v1/account/info")
 
 
 # --- the gateway down --------------------------------------------------------------------

@@ -26,7 +26,9 @@ async def test_stream_through_the_nginx_site_over_wss(make_stack: Callable[..., 
     account = stack.ids.hedging
     with running_site(nginx, openssl, stack.server.port) as site:
         url = f"wss://localhost:{site.https_port}/api/v1/stream"
-        async with connect(url, ssl=site.tls_context(), open_timeout=30) as ws:
+        # To 127.0.0.1 itself (nginx listens there only); "localhost" may resolve to ::1 first.
+        at = {"host": "127.0.0.1", "port": site.https_port, "server_hostname": "localhost"}
+        async with connect(url, ssl=site.tls_context(), open_timeout=30, **at) as ws:
             peer = Peer(ws)
             await peer.auth(stack.token())
             channels = ["positions", "orders", "deals"]
