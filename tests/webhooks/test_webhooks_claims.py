@@ -49,12 +49,18 @@ class Store:
     ids: Accounts
 
 
-def _worker(settings: Settings, key: str, sessions: async_sessionmaker[AsyncSession]) -> Deliveries:
+def _worker(
+    settings: Settings,
+    keyring: Keyring,
+    sessions: async_sessionmaker[AsyncSession],
+    worker_id: str | None = None,
+) -> Deliveries:
     return Deliveries(
         sessions=sessions,
-        keyring=Keyring.parse(key),
+        keyring=keyring,
         gateway_settings=settings,
         settings=StreamSettings.from_settings(settings),
+        worker_id=worker_id,
     )
 
 
@@ -78,7 +84,8 @@ async def test_two_workers_on_one_postgresql_store_attempt_each_row_once_at_a_ti
     settings = gateway_settings(jwks, sim_server, postgres_url, key, **PRIVATE)
     engine = make_engine(postgres_url)
     sessions = make_sessionmaker(engine)
-    second = _worker(settings, key, sessions)  # another replica's worker, its own pool
+    # another replica's worker, its own pool
+    second = _worker(settings, Keyring.parse(key), sessions)
     await second.start(None)
     receiver.hold_s = 0.3  # each request is in flight a while: room for a second sender
     try:
@@ -230,20 +237,8 @@ async def test_an_outcome_is_recorded_only_by_the_worker_holding_the_row(
     keyring = Keyring.parse(generate_key("k1"))
     endpoint = await _owed(sessionmaker, keyring)
     settings = _settings()
-    a = Deliveries(
-        sessions=sessionmaker,
-        keyring=keyring,
-        gateway_settings=settings,
-        settings=StreamSettings.from_settings(settings),
-        worker_id="a",
-    )
-    b = Deliveries(
-        sessions=sessionmaker,
-        keyring=keyring,
-        gateway_settings=settings,
-        settings=StreamSettings.from_settings(settings),
-        worker_id="b",
-    )
+    a = _worker(settings, keyring, sessionmaker, "a")
+    b = _worker(settings, keyring, sessionmaker, "b")
     try:
         assert await _claim(sessionmaker, "a") == [1]
         assert await _claim(sessionmaker, "b", later_s=61) == [1]  # a's claim lapsed
@@ -286,15 +281,7 @@ async def test_two_workers_deliver_every_row_once_in_order(
         await _owed(sessionmaker, keyring, f"acc-{i}", f"{receiver.url}/hook/{i}") for i in range(4)
     ]
     settings = _settings()
-    workers = [
-        Deliveries(
-            sessions=sessionmaker,
-            keyring=keyring,
-            gateway_settings=settings,
-            settings=StreamSettings.from_settings(settings),
-        )
-        for _ in range(2)
-    ]
+    workers = [_worker(settings, keyring, sessionmaker) for _ in range(2)]
     receiver.hold_s = 0.05
     try:
         for _ in range(100):  # a safety bound only
