@@ -62,12 +62,9 @@ class TokenVerifier:
         self._clock = clock
         self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
-    async def verify(self, token: str) -> User:
-        """The token's user (and the request's access log line names them by a short hash)."""
-        return (await self.principal(token)).user
-
     async def principal(self, token: str) -> Principal:
-        """The token's user and its ``exp``, from one verification (remembered briefly)."""
+        """The token's user and its ``exp``, from one verification (remembered briefly); the
+        request's access log line names the user by a short hash."""
         found = await self._verify(token)
         note(user_id=found.user.id)
         return found

@@ -179,7 +179,7 @@ def test_the_runbooks_demo_token_is_accepted(demo: list[Doc], tmp_path: Path) ->
 
     async def verify() -> str:
         async with httpx.AsyncClient() as http:
-            return (await make_verifier(settings, http).verify(token)).id
+            return (await make_verifier(settings, http).principal(token)).user.id
 
     assert asyncio.run(verify()) == "00000000-0000-4000-8000-000000000001"
 

@@ -192,11 +192,11 @@ def test_verified_tokens_are_remembered_for_a_minute_at_most() -> None:
         issuer=issuer, audience="authenticated", jwks=None, hs256_secret="a" * 40, clock=clock
     )
     token = sign_hs256(claims(issuer), "a" * 40)
-    user = asyncio.run(verifier.verify(token))
+    user = asyncio.run(verifier.principal(token)).user
     verifier._secret = "b" * 40  # the project rotates its secret: the old token's key is gone
-    assert asyncio.run(verifier.verify(token)) == user  # remembered, no signature check
+    assert asyncio.run(verifier.principal(token)).user == user  # remembered, no signature check
     clock.now += 61
     with pytest.raises(AuthError):
-        asyncio.run(verifier.verify(token))
+        asyncio.run(verifier.principal(token))
     with pytest.raises(AuthError):  # refusals are never remembered as successes
-        asyncio.run(verifier.verify(token))
+        asyncio.run(verifier.principal(token))
