@@ -96,6 +96,12 @@ class Request:
         """The account to log in when this request needs a switch (None: it cannot switch)."""
         return self.account or self.fallback
 
+    @property
+    def wants(self) -> AccountKey | str:
+        """What a terminal must hold to serve it unswitched: its account, or (market data) any
+        account on its server."""
+        return self.account if self.account is not None else self.server
+
 
 @dataclass(frozen=True, slots=True)
 class Grant:
@@ -123,29 +129,25 @@ class Scheduler:
     @staticmethod
     def fits(slot: Slot, request: Request) -> bool:
         """True if ``slot`` can serve ``request`` without switching."""
-        if slot.holds is None:
-            return False
-        if request.account is not None:
-            return slot.holds == request.account
-        return slot.holds.server == request.server
+        return slot.holds is not None and request.wants in (slot.holds, slot.holds.server)
 
-    def covered(self, request: Request, besides: Slot | None = None) -> bool:
-        """True if a usable terminal other than ``besides`` will serve ``request`` unswitched."""
-        return any(s.usable and s is not besides and self.fits(s, request) for s in self.slots)
+    def _offered(self) -> set[AccountKey | str]:
+        """What the usable terminals serve unswitched: the accounts they hold and their
+        servers."""
+        held = [s.holds for s in self.slots if s.usable and s.holds is not None]
+        return {*held, *(a.server for a in held)}
+
+    def covered(self, request: Request) -> bool:
+        """True if a usable terminal will serve ``request`` unswitched."""
+        return request.wants in self._offered()
 
     def uncovered(self) -> list[Request]:
         """Queued requests, oldest first, that no usable terminal serves unswitched but a
-        switch could. Computed once per grant from what the usable terminals hold, in
-        O(queue + terminals): asking ``covered`` per (idle terminal, request) cost
-        O(terminals² × queue) per grant, which made 16 terminals slower than one."""
-        held = [s.holds for s in self.slots if s.usable and s.holds is not None]
-        accounts, servers = set(held), {a.server for a in held}
-        return [
-            r
-            for r in self.queue
-            if r.target is not None
-            and (r.account not in accounts if r.account is not None else r.server not in servers)
-        ]
+        switch could. Computed once per grant, in O(queue + terminals): asking ``covered``
+        per (idle terminal, request) cost O(terminals² × queue) per grant, which made 16
+        terminals slower than one."""
+        offered = self._offered()
+        return [r for r in self.queue if r.target is not None and r.wants not in offered]
 
     @staticmethod
     def starving(slot: Slot, uncovered: list[Request]) -> Iterator[Request]:

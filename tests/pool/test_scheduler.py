@@ -268,7 +268,7 @@ def _old_starving(sched: Scheduler, slot: Slot) -> list[Request]:
         if r.target is not None
         and slot.only_server in (None, r.target.server)
         and not sched.fits(slot, r)
-        and not sched.covered(r, besides=slot)
+        and not any(s.usable and s is not slot and sched.fits(s, r) for s in sched.slots)
     ]
 
 
